@@ -1,0 +1,148 @@
+//! Runtime values: [`Val`] as the API sees them, and their raw 64-bit slot form inside the
+//! interpreter (i32 zero-extended, floats as bits, references as handle + 1 with 0 = null).
+
+use crate::store::{ExternRef, Func};
+use crate::types::ValType;
+use std::fmt;
+
+/// A WebAssembly value.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Val {
+    /// 32-bit integer.
+    I32(i32),
+    /// 64-bit integer.
+    I64(i64),
+    /// 32-bit float, as its bits (so NaN payloads survive).
+    F32(u32),
+    /// 64-bit float, as its bits.
+    F64(u64),
+    /// 128-bit vector.
+    V128(u128),
+    /// A function reference, or null.
+    FuncRef(Option<Func>),
+    /// An external reference, or null.
+    ExternRef(Option<ExternRef>),
+}
+
+impl Val {
+    /// The value's type.
+    pub fn ty(&self) -> ValType {
+        match self {
+            Val::I32(_) => ValType::I32,
+            Val::I64(_) => ValType::I64,
+            Val::F32(_) => ValType::F32,
+            Val::F64(_) => ValType::F64,
+            Val::V128(_) => ValType::V128,
+            Val::FuncRef(_) => ValType::FuncRef,
+            Val::ExternRef(_) => ValType::ExternRef,
+        }
+    }
+    /// The zero / null value of a type.
+    pub fn default_for(ty: ValType) -> Val {
+        Val::from_raw(0, ty)
+    }
+    /// The i32, if this is one.
+    pub fn i32(&self) -> Option<i32> {
+        match self {
+            Val::I32(v) => Some(*v),
+            _ => None,
+        }
+    }
+    /// The i64, if this is one.
+    pub fn i64(&self) -> Option<i64> {
+        match self {
+            Val::I64(v) => Some(*v),
+            _ => None,
+        }
+    }
+    /// The f32, if this is one.
+    pub fn f32(&self) -> Option<f32> {
+        match self {
+            Val::F32(v) => Some(f32::from_bits(*v)),
+            _ => None,
+        }
+    }
+    /// The f64, if this is one.
+    pub fn f64(&self) -> Option<f64> {
+        match self {
+            Val::F64(v) => Some(f64::from_bits(*v)),
+            _ => None,
+        }
+    }
+    /// The i32; panics otherwise.
+    pub fn unwrap_i32(&self) -> i32 {
+        self.i32().expect("expected i32")
+    }
+    /// The i64; panics otherwise.
+    pub fn unwrap_i64(&self) -> i64 {
+        self.i64().expect("expected i64")
+    }
+    /// The f32; panics otherwise.
+    pub fn unwrap_f32(&self) -> f32 {
+        self.f32().expect("expected f32")
+    }
+    /// The f64; panics otherwise.
+    pub fn unwrap_f64(&self) -> f64 {
+        self.f64().expect("expected f64")
+    }
+
+    pub(crate) fn to_raw(self) -> u64 {
+        match self {
+            Val::I32(v) => v as u32 as u64,
+            Val::I64(v) => v as u64,
+            Val::F32(v) => v as u64,
+            Val::F64(v) => v,
+            Val::V128(v) => v as u64,
+            Val::FuncRef(f) => f.map_or(0, |f| f.0 as u64 + 1),
+            Val::ExternRef(e) => e.map_or(0, |e| e.0 as u64 + 1),
+        }
+    }
+
+    pub(crate) fn from_raw(raw: u64, ty: ValType) -> Val {
+        match ty {
+            ValType::I32 => Val::I32(raw as u32 as i32),
+            ValType::I64 => Val::I64(raw as i64),
+            ValType::F32 => Val::F32(raw as u32),
+            ValType::F64 => Val::F64(raw),
+            ValType::V128 => Val::V128(raw as u128),
+            ValType::FuncRef => Val::FuncRef(raw.checked_sub(1).map(|i| Func(i as u32))),
+            ValType::ExternRef => Val::ExternRef(raw.checked_sub(1).map(|i| ExternRef(i as u32))),
+        }
+    }
+}
+
+impl fmt::Display for Val {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Val::I32(v) => write!(f, "{v}"),
+            Val::I64(v) => write!(f, "{v}"),
+            Val::F32(v) => write!(f, "{}", f32::from_bits(*v)),
+            Val::F64(v) => write!(f, "{}", f64::from_bits(*v)),
+            Val::V128(v) => write!(f, "{v:#034x}"),
+            Val::FuncRef(None) | Val::ExternRef(None) => write!(f, "null"),
+            Val::FuncRef(Some(_)) => write!(f, "<funcref>"),
+            Val::ExternRef(Some(_)) => write!(f, "<externref>"),
+        }
+    }
+}
+
+impl From<i32> for Val {
+    fn from(v: i32) -> Val {
+        Val::I32(v)
+    }
+}
+impl From<i64> for Val {
+    fn from(v: i64) -> Val {
+        Val::I64(v)
+    }
+}
+impl From<f32> for Val {
+    fn from(v: f32) -> Val {
+        Val::F32(v.to_bits())
+    }
+}
+impl From<f64> for Val {
+    fn from(v: f64) -> Val {
+        Val::F64(v.to_bits())
+    }
+}
