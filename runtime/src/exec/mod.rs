@@ -91,6 +91,21 @@ fn of_f32(v: f32) -> u64 {
 fn of_f64(v: f64) -> u64 {
     v.to_bits()
 }
+/// Rounding results: a NaN input must come out as a quiet (arithmetic) NaN.
+#[inline(always)]
+fn quiet32(v: f32) -> u64 {
+    let bits = v.to_bits();
+    (if v.is_nan() { bits | 0x0040_0000 } else { bits }) as u64
+}
+#[inline(always)]
+fn quiet64(v: f64) -> u64 {
+    let bits = v.to_bits();
+    if v.is_nan() {
+        bits | 0x0008_0000_0000_0000
+    } else {
+        bits
+    }
+}
 #[inline(always)]
 fn of_bool(b: bool) -> u64 {
     b as u64
@@ -565,10 +580,10 @@ pub(crate) fn run(
                 Op::F32Ge => bin!(|a, b| of_bool(f32_of(a) >= f32_of(b))),
                 Op::F32Abs => un!(|a| a & 0x7fff_ffff),
                 Op::F32Neg => un!(|a| (a as u32 ^ 0x8000_0000) as u64),
-                Op::F32Ceil => un!(|a| of_f32(f32_of(a).ceil())),
-                Op::F32Floor => un!(|a| of_f32(f32_of(a).floor())),
-                Op::F32Trunc => un!(|a| of_f32(f32_of(a).trunc())),
-                Op::F32Nearest => un!(|a| of_f32(f32_of(a).round_ties_even())),
+                Op::F32Ceil => un!(|a| quiet32(f32_of(a).ceil())),
+                Op::F32Floor => un!(|a| quiet32(f32_of(a).floor())),
+                Op::F32Trunc => un!(|a| quiet32(f32_of(a).trunc())),
+                Op::F32Nearest => un!(|a| quiet32(f32_of(a).round_ties_even())),
                 Op::F32Sqrt => un!(|a| of_f32(f32_of(a).sqrt())),
                 Op::F32Add => bin!(|a, b| of_f32(f32_of(a) + f32_of(b))),
                 Op::F32Sub => bin!(|a, b| of_f32(f32_of(a) - f32_of(b))),
@@ -588,10 +603,10 @@ pub(crate) fn run(
                 Op::F64Ge => bin!(|a, b| of_bool(f64_of(a) >= f64_of(b))),
                 Op::F64Abs => un!(|a| a & 0x7fff_ffff_ffff_ffff),
                 Op::F64Neg => un!(|a| a ^ 0x8000_0000_0000_0000),
-                Op::F64Ceil => un!(|a| of_f64(f64_of(a).ceil())),
-                Op::F64Floor => un!(|a| of_f64(f64_of(a).floor())),
-                Op::F64Trunc => un!(|a| of_f64(f64_of(a).trunc())),
-                Op::F64Nearest => un!(|a| of_f64(f64_of(a).round_ties_even())),
+                Op::F64Ceil => un!(|a| quiet64(f64_of(a).ceil())),
+                Op::F64Floor => un!(|a| quiet64(f64_of(a).floor())),
+                Op::F64Trunc => un!(|a| quiet64(f64_of(a).trunc())),
+                Op::F64Nearest => un!(|a| quiet64(f64_of(a).round_ties_even())),
                 Op::F64Sqrt => un!(|a| of_f64(f64_of(a).sqrt())),
                 Op::F64Add => bin!(|a, b| of_f64(f64_of(a) + f64_of(b))),
                 Op::F64Sub => bin!(|a, b| of_f64(f64_of(a) - f64_of(b))),

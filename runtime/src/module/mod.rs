@@ -234,7 +234,9 @@ impl ModuleInner {
 
     fn compile_body(&self, defined: u32) -> Result<Arc<CompiledFunc>, CompileFailure> {
         let range = self.bodies[defined as usize].clone();
-        let body = FunctionBody::new(BinaryReader::new(&self.bytes[range.clone()], range.start));
+        let mut reader = BinaryReader::new(&self.bytes[range.clone()], range.start);
+        reader.set_features(self.engine.config().features);
+        let body = FunctionBody::new(reader);
         let func_index = self.num_imported_funcs + defined;
         let validator = match (&self.resources, self.lazy_validation) {
             (Some(resources), true) => Some(
@@ -299,7 +301,9 @@ fn decode(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner> {
         compiled: Box::new([]),
         func_names: HashMap::new(),
     };
-    for payload in Parser::new(0).parse_all(bytes) {
+    let mut parser = Parser::new(0);
+    parser.set_features(features);
+    for payload in parser.parse_all(bytes) {
         let payload = payload?;
         match validator.payload(&payload)? {
             ValidPayload::Func(func, body) => {

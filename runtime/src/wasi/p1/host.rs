@@ -52,16 +52,40 @@ fn filestat_of(st: &DescriptorStat) -> P1Result<Filestat> {
     })
 }
 
-/// Checks that `flags` has no bits outside `all` (`EINVAL`, as wiggle decodes flags).
-fn check_flags(flags: u32, all: u32) -> P1Result<u32> {
+/// An argument that is not a valid value of its witx type. wasmtime decodes arguments
+/// before the call and treats a bad one as a fatal error, not an errno; so do we.
+fn invalid_arg(what: &str, value: u64) -> P1Error {
+    P1Error::Fatal(Error::msg(format!(
+        "invalid value {value} for a `{what}` argument"
+    )))
+}
+
+/// Checks that the flags argument `flags` has no bits outside `all`.
+fn check_flags(flags: u32, all: u32, what: &str) -> P1Result<u32> {
     if flags & !all != 0 {
-        return Err(Errno::Inval.into());
+        return Err(invalid_arg(what, flags.into()));
     }
     Ok(flags)
 }
 
+/// Checks that the enum argument `value` is at most `max`.
+fn check_enum(value: u32, max: u32, what: &str) -> P1Result<u32> {
+    if value > max {
+        return Err(invalid_arg(what, value.into()));
+    }
+    Ok(value)
+}
+
+/// Checks a `rights` argument.
+fn check_rights(value: u64) -> P1Result<u64> {
+    if value & !rights::ALL != 0 {
+        return Err(invalid_arg("rights", value));
+    }
+    Ok(value)
+}
+
 fn follow(lookupflags: u32) -> P1Result<bool> {
-    Ok(check_flags(lookupflags, lookupflags::SYMLINK_FOLLOW)? != 0)
+    Ok(check_flags(lookupflags, lookupflags::SYMLINK_FOLLOW, "lookupflags")? != 0)
 }
 
 /// One `set_times` timestamp from P1's (value, set, now) triple.
@@ -79,7 +103,7 @@ fn new_timestamp(set: bool, ts: u64, now: bool) -> P1Result<NewTimestamp> {
 }
 
 fn timestamps(atim: u64, mtim: u64, fst: u32) -> P1Result<(NewTimestamp, NewTimestamp)> {
-    let fst = check_flags(fst, fstflags::ALL)?;
+    let fst = check_flags(fst, fstflags::ALL, "fstflags")?;
     Ok((
         new_timestamp(
             fst & fstflags::ATIM != 0,
@@ -154,11 +178,10 @@ pub(crate) fn environ_sizes_get(
 }
 
 pub(crate) fn clock_res_get(cx: &mut WasiCtx, mem: Mem<'_, '_>, id: u32, ret: u32) -> P1Result<()> {
-    let res = match id {
+    let res = match check_enum(id, clockid::THREAD_CPUTIME_ID, "clockid")? {
         clockid::REALTIME => nanos(cx.clocks.wall_resolution())?,
         clockid::MONOTONIC => nanos(cx.clocks.monotonic_resolution())?,
-        clockid::PROCESS_CPUTIME_ID | clockid::THREAD_CPUTIME_ID => return Err(Errno::Badf.into()),
-        _ => return Err(Errno::Inval.into()),
+        _ => return Err(Errno::Badf.into()),
     };
     mem.write_u64(ret, res)
 }
@@ -170,11 +193,10 @@ pub(crate) fn clock_time_get(
     _precision: u64,
     ret: u32,
 ) -> P1Result<()> {
-    let now = match id {
+    let now = match check_enum(id, clockid::THREAD_CPUTIME_ID, "clockid")? {
         clockid::REALTIME => nanos(cx.clocks.wall_now())?,
         clockid::MONOTONIC => cx.clocks.monotonic_now(),
-        clockid::PROCESS_CPUTIME_ID | clockid::THREAD_CPUTIME_ID => return Err(Errno::Badf.into()),
-        _ => return Err(Errno::Inval.into()),
+        _ => return Err(Errno::Badf.into()),
     };
     mem.write_u64(ret, now)
 }
@@ -194,7 +216,7 @@ pub(crate) fn fd_advise(
         3 => Advice::WillNeed,
         4 => Advice::DontNeed,
         5 => Advice::NoReuse,
-        _ => return Err(Errno::Inval.into()),
+        _ => return Err(invalid_arg("advice", advice.into())),
     };
     cx.p1.table.file(fd)?.file.advise(offset, len, advice)?;
     Ok(())
@@ -356,7 +378,7 @@ pub(crate) fn fd_fdstat_set_flags(
     fd: u32,
     flags: u32,
 ) -> P1Result<()> {
-    let flags = check_flags(flags, fdflags::ALL)?;
+    let flags = check_flags(flags, fdflags::ALL, "fdflags")?;
     let f = cx.p1.table.file_mut(fd)?;
     if flags & (fdflags::DSYNC | fdflags::SYNC | fdflags::RSYNC) != 0 {
         return Err(Errno::Inval.into());
@@ -370,9 +392,11 @@ pub(crate) fn fd_fdstat_set_rights(
     cx: &mut WasiCtx,
     _mem: Mem<'_, '_>,
     fd: u32,
-    _base: u64,
-    _inheriting: u64,
+    base: u64,
+    inheriting: u64,
 ) -> P1Result<()> {
+    check_rights(base)?;
+    check_rights(inheriting)?;
     match cx.p1.table.get(fd)? {
         Desc::File(_) | Desc::Dir { .. } => Err(Errno::Notsup.into()),
         _ => Err(Errno::Badf.into()),
@@ -646,9 +670,7 @@ pub(crate) fn fd_seek(
     whence: u32,
     ret: u32,
 ) -> P1Result<()> {
-    if whence > 2 {
-        return Err(Errno::Inval.into());
-    }
+    check_enum(whence, 2, "whence")?;
     let f = cx.p1.table.seekable(fd)?;
     let pos = match whence {
         0 => u64::try_from(offset).map_err(|_| Errno::Inval)?,
@@ -746,13 +768,15 @@ pub(crate) fn path_open(
     path_len: u32,
     oflags_: u32,
     rights_base: u64,
-    _rights_inheriting: u64,
+    rights_inheriting: u64,
     fdflags_: u32,
     ret: u32,
 ) -> P1Result<()> {
     let follow = follow(dirflags)?;
-    let oflags_ = check_flags(oflags_, oflags::ALL)?;
-    let fdflags_ = check_flags(fdflags_, fdflags::ALL)?;
+    let oflags_ = check_flags(oflags_, oflags::ALL, "oflags")?;
+    let rights_base = check_rights(rights_base)?;
+    check_rights(rights_inheriting)?;
+    let fdflags_ = check_flags(fdflags_, fdflags::ALL, "fdflags")?;
     let path = mem.read_str(path, path_len)?;
     let flags = DescriptorFlags {
         read: rights_base & rights::FD_READ != 0,
@@ -871,7 +895,8 @@ pub(crate) fn proc_exit(_cx: &mut WasiCtx, code: u32) -> Error {
     Error::exit(code as i32)
 }
 
-pub(crate) fn proc_raise(_cx: &mut WasiCtx, _mem: Mem<'_, '_>, _sig: u32) -> P1Result<()> {
+pub(crate) fn proc_raise(_cx: &mut WasiCtx, _mem: Mem<'_, '_>, sig: u32) -> P1Result<()> {
+    check_enum(sig, 30, "signal")?;
     Err(Errno::Notsup.into())
 }
 
@@ -898,7 +923,7 @@ pub(crate) fn sock_accept(
     flags: u32,
     _ret: u32,
 ) -> P1Result<()> {
-    check_flags(flags, fdflags::ALL)?;
+    check_flags(flags, fdflags::ALL, "fdflags")?;
     not_a_socket(cx, fd)
 }
 
@@ -912,7 +937,7 @@ pub(crate) fn sock_recv(
     _ro_datalen: u32,
     _ro_flags: u32,
 ) -> P1Result<()> {
-    check_flags(ri_flags, 3)?;
+    check_flags(ri_flags, 3, "riflags")?;
     not_a_socket(cx, fd)
 }
 
@@ -922,9 +947,10 @@ pub(crate) fn sock_send(
     fd: u32,
     _si_data: u32,
     _si_data_len: u32,
-    _si_flags: u32,
+    si_flags: u32,
     _ret: u32,
 ) -> P1Result<()> {
+    check_flags(si_flags, 0, "siflags")?;
     not_a_socket(cx, fd)
 }
 
@@ -934,6 +960,6 @@ pub(crate) fn sock_shutdown(
     fd: u32,
     how: u32,
 ) -> P1Result<()> {
-    check_flags(how, 3)?;
+    check_flags(how, 3, "sdflags")?;
     not_a_socket(cx, fd)
 }

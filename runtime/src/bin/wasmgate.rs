@@ -1,0 +1,368 @@
+//! The `wasmgate` command line: `wasmgate run [--invoke NAME] FILE [ARGS...]`.
+//!
+//! Output and exit codes follow the wasmtime CLI: each result of an invoked function on its own
+//! line on stdout; errors on stderr with exit status 1; a trap prints the failing module, the
+//! trap and a wasm backtrace on stderr and exits with 134 (128 + SIGABRT), as wasmtime does.
+//!
+//! The code is laid out so WASI can be plugged in: [`RunCommand`] holds the options,
+//! [`RunCommand::build_linker`] is the one place that fills the [`Linker`], and [`Host`] is the
+//! store data a WASI context would live in.
+
+use clap::{Args, Parser, Subcommand};
+use std::ffi::OsString;
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use wasmgate::{
+    CompilationMode, Config, Engine, Error, Func, Instance, Linker, Module, Store, Trap, Val,
+    ValType,
+};
+
+/// Exit status of a trapped guest: 128 + SIGABRT, like wasmtime on Unix.
+const TRAP_EXIT_STATUS: u8 = 134;
+
+/// A lean WebAssembly interpreter.
+#[derive(Parser)]
+#[command(name = "wasmgate", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Runs a WebAssembly module.
+    Run(RunCommand),
+}
+
+/// Runs a WebAssembly module (binary `.wasm` or text `.wat`).
+#[derive(Args)]
+struct RunCommand {
+    /// The function to call (an export of the module). Without it the module's "" or `_start`
+    /// export runs, if it has one.
+    #[arg(long, value_name = "FUNCTION")]
+    invoke: Option<String>,
+
+    /// The module to run, then the arguments: with `--invoke`, the function's parameters (i32 and
+    /// i64 in decimal or 0x hex, f32 and f64 as decimals); otherwise the program's arguments.
+    #[arg(
+        value_name = "WASM",
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    module_and_args: Vec<OsString>,
+}
+
+/// Data every store of the CLI carries; the home of future host state (e.g. a WASI context).
+#[derive(Default)]
+struct Host {}
+
+/// How a failed run ends.
+enum RunError {
+    /// The guest trapped: exit 134 with the trap and its backtrace. `context` runs outermost
+    /// first.
+    Trap { context: Vec<String>, trap: Trap },
+    /// The guest asked to exit with this status.
+    Exit(i32),
+    /// Anything else: exit 1 with the chain of messages, outermost first.
+    Other(Vec<String>),
+}
+
+impl RunError {
+    fn msg(msg: impl Into<String>) -> Self {
+        RunError::Other(vec![msg.into()])
+    }
+
+    fn with_outer_context(self, outer: &str) -> Self {
+        match self {
+            RunError::Trap { mut context, trap } => {
+                context.insert(0, outer.to_string());
+                RunError::Trap { context, trap }
+            }
+            RunError::Other(mut chain) => {
+                chain.insert(0, outer.to_string());
+                RunError::Other(chain)
+            }
+            e @ RunError::Exit(_) => e,
+        }
+    }
+}
+
+impl RunCommand {
+    fn module_path(&self) -> PathBuf {
+        PathBuf::from(&self.module_and_args[0])
+    }
+
+    fn args(&self) -> &[OsString] {
+        &self.module_and_args[1..]
+    }
+
+    /// The engine configuration. Bodies are validated up front so an invalid module is
+    /// reported when it is loaded, with its offset, not when the function is first called.
+    fn config(&self) -> Config {
+        let mut config = Config::new();
+        config.compilation_mode(CompilationMode::Eager);
+        config
+    }
+
+    /// Fills the linker with the host functions the module may import. Empty for now: WASI
+    /// (`--dir`, `--env`, `--inherit-env`) plugs in here.
+    fn build_linker(
+        &self,
+        engine: &Engine,
+        _store: &mut Store<Host>,
+    ) -> Result<Linker<Host>, Error> {
+        let linker = Linker::new(engine);
+        Ok(linker)
+    }
+
+    fn execute(&self) -> Result<(), RunError> {
+        let path = self.module_path();
+        let engine = Engine::new(&self.config());
+        // `from_file` names the file in its errors, and the offset for a bad binary.
+        let module = Module::from_file(&engine, &path).map_err(|e| RunError::msg(e.to_string()))?;
+        let mut store = Store::new(&engine, Host::default());
+        let linker = self
+            .build_linker(&engine, &mut store)
+            .map_err(|e| wrap_error(vec!["failed to set up the host functions".to_string()], e))?;
+
+        let main_context = format!("failed to run main module `{}`", path.display());
+        let instance = linker.instantiate(&mut store, &module).map_err(|e| {
+            wrap_error(
+                vec![
+                    main_context.clone(),
+                    format!("failed to instantiate {:?}", path.display().to_string()),
+                ],
+                e,
+            )
+        })?;
+        self.run_main(&mut store, instance)
+            .map_err(|e| e.with_outer_context(&main_context))
+    }
+
+    /// Calls `_initialize` if the module is a reactor, then the `--invoke` function or the
+    /// default "" / `_start` export.
+    fn run_main(&self, store: &mut Store<Host>, instance: Instance) -> Result<(), RunError> {
+        if let Some(init) = instance.get_func(&mut *store, "_initialize") {
+            let mut none = [];
+            init.call(&mut *store, &[], &mut none)
+                .map_err(|e| wrap_error(vec!["failed to run `_initialize`".to_string()], e))?;
+        }
+        let (func, name) = match &self.invoke {
+            Some(name) => {
+                let func = instance
+                    .get_func(&mut *store, name)
+                    .ok_or_else(|| RunError::msg(format!("no func export named `{name}` found")))?;
+                (func, Some(name.as_str()))
+            }
+            None => match instance
+                .get_func(&mut *store, "")
+                .or_else(|| instance.get_func(&mut *store, "_start"))
+            {
+                Some(func) => (func, None),
+                None => return Ok(()),
+            },
+        };
+        self.invoke(store, func, name)
+    }
+
+    fn invoke(
+        &self,
+        store: &mut Store<Host>,
+        func: Func,
+        name: Option<&str>,
+    ) -> Result<(), RunError> {
+        let label = match name {
+            Some(name) => format!("`{name}`"),
+            None => "command default".to_string(),
+        };
+        let ty = func.ty(&*store);
+        let args = self.args();
+        if args.len() < ty.params().len() {
+            return Err(RunError::msg(format!(
+                "not enough arguments for {label}: it takes {} ({}), got {}",
+                ty.params().len(),
+                type_list(ty.params()),
+                args.len()
+            )));
+        }
+        // Without `--invoke` the remaining arguments are the program's own (WASI argv).
+        if name.is_some() && args.len() > ty.params().len() {
+            return Err(RunError::msg(format!(
+                "too many arguments for {label}: it takes {} ({}), got {}",
+                ty.params().len(),
+                type_list(ty.params()),
+                args.len()
+            )));
+        }
+        let mut values = Vec::with_capacity(ty.params().len());
+        for (i, (param, arg)) in ty.params().iter().zip(args).enumerate() {
+            let text = arg
+                .to_str()
+                .ok_or_else(|| RunError::msg(format!("argument {arg:?} is not valid UTF-8")))?;
+            let val = parse_arg(*param, text).map_err(|problem| {
+                RunError::msg(format!(
+                    "invalid argument {i} for {label}: `{text}` is not a valid {param}: {problem}"
+                ))
+            })?;
+            values.push(val);
+        }
+
+        let mut results: Vec<Val> = ty.results().iter().map(|_| Val::I32(0)).collect();
+        func.call(&mut *store, &values, &mut results)
+            .map_err(|e| wrap_error(vec![format!("failed to invoke {label}")], e))?;
+        for r in &results {
+            println!("{}", show_result(r));
+        }
+        Ok(())
+    }
+}
+
+/// Classifies an engine error; `context` runs outermost first.
+fn wrap_error(mut context: Vec<String>, err: Error) -> RunError {
+    if let Some(code) = err.exit_code() {
+        return RunError::Exit(code);
+    }
+    if let Some(trap) = err.as_trap() {
+        return RunError::Trap {
+            context,
+            trap: trap.clone(),
+        };
+    }
+    context.push(err.to_string());
+    RunError::Other(context)
+}
+
+/// `Error: outer` then the causes, numbered, as anyhow prints an error chain.
+fn format_chain(chain: &[String]) -> String {
+    let mut out = chain.first().cloned().unwrap_or_default();
+    match chain.len() {
+        0 | 1 => {}
+        2 => {
+            let _ = write!(out, "\n\nCaused by:\n    {}", indent(&chain[1]));
+        }
+        _ => {
+            out.push_str("\n\nCaused by:");
+            for (i, c) in chain[1..].iter().enumerate() {
+                let _ = write!(out, "\n    {i}: {}", indent(c));
+            }
+        }
+    }
+    out
+}
+
+fn indent(s: &str) -> String {
+    s.replace('\n', "\n    ")
+}
+
+fn type_list(tys: &[ValType]) -> String {
+    if tys.is_empty() {
+        return "no parameters".to_string();
+    }
+    tys.iter()
+        .map(|t| t.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Parses a command-line argument as a value of `ty`, like wasmtime: integers in decimal or
+/// with a `0x` prefix, floats as Rust parses them (`1.5`, `-0`, `inf`, `NaN`).
+fn parse_arg(ty: ValType, text: &str) -> Result<Val, String> {
+    fn hex(text: &str) -> Option<&str> {
+        text.strip_prefix("0x").or_else(|| text.strip_prefix("0X"))
+    }
+    Ok(match ty {
+        ValType::I32 => Val::I32(match hex(text) {
+            Some(h) => u32::from_str_radix(h, 16).map_err(|e| e.to_string())? as i32,
+            None => text
+                .parse::<i32>()
+                .or_else(|e| text.parse::<u32>().map(|u| u as i32).map_err(|_| e))
+                .map_err(|e| e.to_string())?,
+        }),
+        ValType::I64 => Val::I64(match hex(text) {
+            Some(h) => u64::from_str_radix(h, 16).map_err(|e| e.to_string())? as i64,
+            None => text
+                .parse::<i64>()
+                .or_else(|e| text.parse::<u64>().map(|u| u as i64).map_err(|_| e))
+                .map_err(|e| e.to_string())?,
+        }),
+        ValType::F32 => Val::F32(text.parse::<f32>().map_err(|e| e.to_string())?.to_bits()),
+        ValType::F64 => Val::F64(text.parse::<f64>().map_err(|e| e.to_string())?.to_bits()),
+        other => {
+            return Err(format!(
+                "{other} arguments are not supported on the command line"
+            ))
+        }
+    })
+}
+
+/// Formats one result as the wasmtime CLI does.
+fn show_result(v: &Val) -> String {
+    match v {
+        Val::I32(x) => x.to_string(),
+        Val::I64(x) => x.to_string(),
+        Val::F32(b) => f32::from_bits(*b).to_string(),
+        Val::F64(b) => f64::from_bits(*b).to_string(),
+        // wasmtime 48 prints the vector as one unsigned 128-bit decimal.
+        Val::V128(x) => x.to_string(),
+        Val::FuncRef(None) => "<null funcref>".to_string(),
+        Val::FuncRef(Some(_)) => "<funcref>".to_string(),
+        Val::ExternRef(None) => "<null externref>".to_string(),
+        Val::ExternRef(Some(_)) => "<externref>".to_string(),
+    }
+}
+
+/// The report of a trap, in the shape of wasmtime's:
+///
+/// ```text
+/// Error: failed to run main module `trap.wat`
+///
+/// Caused by:
+///     0: failed to invoke `boom`
+///     1: error while executing at wasm backtrace:
+///            0: func[1] <unknown>!inner
+///            1: func[2] <unknown>!boom
+///     2: wasm trap: unreachable
+/// ```
+fn trap_report(context: &[String], trap: &Trap) -> String {
+    let mut chain: Vec<String> = context.to_vec();
+    if !trap.trace().is_empty() {
+        let mut bt = String::from("error while executing at wasm backtrace:");
+        for (i, frame) in trap.trace().iter().enumerate() {
+            let _ = write!(bt, "\n    {i:>4}: func[{}] {frame}", frame.func_index);
+        }
+        chain.push(bt);
+    }
+    chain.push(format!("wasm trap: {}", trap.code()));
+    format_chain(&chain)
+}
+
+/// `wasmtime FILE` is `wasmtime run FILE`; keep that shorthand.
+fn normalize_args(mut args: Vec<OsString>) -> Vec<OsString> {
+    if let Some(first) = args.get(1).and_then(|a| a.to_str()) {
+        let is_subcommand = matches!(first, "run" | "help");
+        if !is_subcommand && !first.starts_with('-') {
+            args.insert(1, OsString::from("run"));
+        }
+    }
+    args
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse_from(normalize_args(std::env::args_os().collect()));
+    match cli.command {
+        Command::Run(cmd) => match cmd.execute() {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(RunError::Exit(code)) => std::process::exit(code),
+            Err(RunError::Trap { context, trap }) => {
+                eprintln!("Error: {}", trap_report(&context, &trap));
+                ExitCode::from(TRAP_EXIT_STATUS)
+            }
+            Err(RunError::Other(chain)) => {
+                eprintln!("Error: {}", format_chain(&chain));
+                ExitCode::FAILURE
+            }
+        },
+    }
+}
