@@ -1,0 +1,162 @@
+//! The `harness` CLI: `harness run` runs conformance suites on a runner and reports.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+
+use wasmgate_harness::expect::Skiplist;
+use wasmgate_harness::report::{console, json, junit, markdown};
+use wasmgate_harness::run::{run_suites, selected, Filter, RunOptions};
+use wasmgate_harness::runner::{runner_by_name, runner_names};
+use wasmgate_harness::{default_skiplist, suite, workspace_root};
+
+#[derive(Parser)]
+#[command(name = "harness", about = "Conformance harness for WASI runtimes")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run test suites (wasi-testsuite layout) on a runner.
+    Run(RunArgs),
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    /// A suite directory (with manifest.json), or a directory to search for suites.
+    /// Repeatable. Default: the project's `fixtures/`.
+    #[arg(long = "suite", value_name = "DIR")]
+    suites: Vec<PathBuf>,
+    /// The runtime to run the tests on.
+    #[arg(long, default_value = runner_names()[0], value_parser = clap::builder::PossibleValuesParser::new(["wasmgate", "wasmtime"]))]
+    runner: String,
+    /// Tests run in parallel (default: the number of cores).
+    #[arg(long, short = 'j', value_name = "N")]
+    jobs: Option<usize>,
+    /// Run only tests whose id (`p1/rust/fd_readdir`) contains PATTERN (`*` is a
+    /// wildcard). Repeatable.
+    #[arg(long = "filter", value_name = "PATTERN")]
+    filters: Vec<String>,
+    /// Skiplist to apply. Default: `skiplists/<runner>.json` if it exists.
+    #[arg(long, value_name = "FILE")]
+    skiplist: Option<PathBuf>,
+    /// Apply no skiplist.
+    #[arg(long, conflicts_with = "skiplist")]
+    no_skiplist: bool,
+    /// Seconds a guest may run before it is stopped and fails.
+    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
+    timeout: f64,
+    /// Write a JSON report (schema: docs/report-schema.md).
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// Write a JUnit XML report.
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
+    /// Write a Markdown report.
+    #[arg(long, value_name = "FILE")]
+    markdown: Option<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Run(args) => run(args),
+    };
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("harness: error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Runs the suites; `Ok(false)` when a test failed.
+fn run(args: RunArgs) -> Result<bool> {
+    let cwd = std::env::current_dir().context("no current directory")?;
+    let root = workspace_root(&cwd);
+    let roots = if args.suites.is_empty() {
+        vec![root.join("fixtures")]
+    } else {
+        args.suites.clone()
+    };
+    let suites = suite::discover(&roots)?;
+    let runner = runner_by_name(&args.runner)?;
+
+    let skiplist = if args.no_skiplist {
+        Skiplist::empty()
+    } else if let Some(path) = &args.skiplist {
+        Skiplist::load(path, runner.name())?
+    } else {
+        let path = default_skiplist(&root, runner.name());
+        if path.is_file() {
+            Skiplist::load(&path, runner.name())?
+        } else {
+            Skiplist::empty()
+        }
+    };
+    skiplist.check_against(&suites)?;
+
+    let filter = Filter::new(args.filters.clone());
+    let count = selected(&suites, &filter).len();
+    if count == 0 {
+        bail!("no test matches the filters {:?}", args.filters);
+    }
+    if !(args.timeout > 0.0 && args.timeout.is_finite()) {
+        bail!("--timeout must be a positive number of seconds");
+    }
+    let jobs = args.jobs.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    });
+    let options = RunOptions {
+        jobs,
+        timeout: Duration::from_secs_f64(args.timeout),
+        filter,
+    };
+
+    let bar = console::progress_bar(count);
+    let report = run_suites(&suites, runner, &skiplist, &options, &|result| {
+        if result.outcome.is_failure() {
+            bar.println(format!("{} {}", result.outcome, result.id));
+        }
+        bar.set_message(result.id.clone());
+        bar.inc(1);
+    });
+    bar.finish_and_clear();
+
+    print!("{}", console::summary(&report));
+    for (path, text) in [
+        (
+            &args.json,
+            args.json.as_ref().map(|_| json::render(&report)),
+        ),
+        (
+            &args.junit,
+            args.junit.as_ref().map(|_| junit::render(&report)),
+        ),
+        (
+            &args.markdown,
+            args.markdown.as_ref().map(|_| markdown::render(&report)),
+        ),
+    ] {
+        if let (Some(path), Some(text)) = (path, text) {
+            write_report(path, &text)?;
+        }
+    }
+    Ok(report.totals().failed() == 0)
+}
+
+fn write_report(path: &PathBuf, text: &str) -> Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
+}

@@ -1,0 +1,77 @@
+//! Report stage: a Markdown report (`--markdown FILE`), for notes and pull requests.
+
+use std::fmt::Write as _;
+
+use super::{failure_details, failures, Totals};
+use crate::run::RunReport;
+
+fn cell(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}
+
+/// The report as Markdown.
+pub fn render(report: &RunReport) -> String {
+    let t = report.totals();
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "# Conformance: {} {}\n",
+        report.runner, report.runner_version
+    );
+    let _ = writeln!(
+        out,
+        "{} tests in {:.2}s with {} jobs: **{}**.\n",
+        t.total(),
+        report.wall.as_secs_f64(),
+        report.jobs,
+        t.closing_line()
+    );
+    out.push_str("| suite | name | pass | fail | skip | xfail | xpass |\n|---|---|---:|---:|---:|---:|---:|\n");
+    for s in &report.suites {
+        let st = Totals::of(&s.results);
+        let _ = writeln!(
+            out,
+            "| `{}` | {} | {} | {} | {} | {} | {} |",
+            s.id,
+            cell(&s.name),
+            st.pass,
+            st.fail,
+            st.skip,
+            st.xfail,
+            st.xpass
+        );
+    }
+    let _ = writeln!(
+        out,
+        "| **total** | | {} | {} | {} | {} | {} |",
+        t.pass, t.fail, t.skip, t.xfail, t.xpass
+    );
+    let not_run: Vec<_> = report.results().filter(|r| r.reason.is_some()).collect();
+    if !not_run.is_empty() {
+        out.push_str(
+            "\n## Skipped and expected failures\n\n| test | outcome | reason |\n|---|---|---|\n",
+        );
+        for r in not_run {
+            let _ = writeln!(
+                out,
+                "| `{}` | {} | {} |",
+                r.id,
+                r.outcome,
+                cell(r.reason.as_deref().unwrap_or(""))
+            );
+        }
+    }
+    let failed: Vec<_> = failures(report).collect();
+    if !failed.is_empty() {
+        out.push_str("\n## Failures\n");
+        for r in failed {
+            let _ = writeln!(
+                out,
+                "\n### `{}`\n\n```text\n{}```",
+                r.id,
+                failure_details(r)
+            );
+        }
+    }
+    out
+}

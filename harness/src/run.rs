@@ -1,0 +1,252 @@
+//! Run stage: selects tests, runs them on a runner in parallel, and collects the results
+//! per suite.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use crate::execute::{execute, TestResult};
+use crate::expect::{Outcome, Skiplist};
+use crate::runner::Runner;
+use crate::suite::{Suite, TestCase, WasiVersion};
+
+/// Which tests to run: a test is selected when any pattern matches its id (`*` matches
+/// any run of characters; a pattern without `*` matches as a substring). No pattern
+/// selects every test.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    patterns: Vec<String>,
+}
+
+impl Filter {
+    /// A filter from `--filter` values.
+    pub fn new(patterns: Vec<String>) -> Self {
+        Filter { patterns }
+    }
+
+    /// Whether `id` is selected.
+    pub fn selects(&self, id: &str) -> bool {
+        self.patterns.is_empty()
+            || self.patterns.iter().any(|p| {
+                if p.contains('*') {
+                    glob_match(p.as_bytes(), id.as_bytes())
+                } else {
+                    id.contains(p.as_str())
+                }
+            })
+    }
+}
+
+fn glob_match(pattern: &[u8], text: &[u8]) -> bool {
+    match pattern.split_first() {
+        None => text.is_empty(),
+        Some((b'*', rest)) => (0..=text.len()).any(|i| glob_match(rest, &text[i..])),
+        Some((c, rest)) => text.first() == Some(c) && glob_match(rest, &text[1..]),
+    }
+}
+
+/// Counts of outcomes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Totals {
+    /// PASS.
+    pub pass: usize,
+    /// FAIL.
+    pub fail: usize,
+    /// SKIP.
+    pub skip: usize,
+    /// XFAIL.
+    pub xfail: usize,
+    /// XPASS.
+    pub xpass: usize,
+}
+
+impl Totals {
+    /// Counts the outcomes of `results`.
+    pub fn of<'a>(results: impl IntoIterator<Item = &'a TestResult>) -> Totals {
+        let mut t = Totals::default();
+        for r in results {
+            t.add(r.outcome);
+        }
+        t
+    }
+
+    /// Counts one outcome.
+    pub fn add(&mut self, outcome: Outcome) {
+        match outcome {
+            Outcome::Pass => self.pass += 1,
+            Outcome::Fail => self.fail += 1,
+            Outcome::Skip => self.skip += 1,
+            Outcome::Xfail => self.xfail += 1,
+            Outcome::Xpass => self.xpass += 1,
+        }
+    }
+
+    /// Tests in all.
+    pub fn total(&self) -> usize {
+        self.pass + self.fail + self.skip + self.xfail + self.xpass
+    }
+
+    /// Tests that turn the run red (FAIL and XPASS).
+    pub fn failed(&self) -> usize {
+        self.fail + self.xpass
+    }
+
+    /// Tests that did not run to a pass as expected-to-fail or skipped (SKIP and XFAIL).
+    pub fn skipped(&self) -> usize {
+        self.skip + self.xfail
+    }
+
+    /// `N passed, N failed, N skipped`.
+    pub fn closing_line(&self) -> String {
+        format!(
+            "{} passed, {} failed, {} skipped",
+            self.pass,
+            self.failed(),
+            self.skipped()
+        )
+    }
+}
+
+/// The results of one suite.
+#[derive(Debug, Clone)]
+pub struct SuiteReport {
+    /// `p1/rust`.
+    pub id: String,
+    /// The manifest's name.
+    pub name: String,
+    /// Its WASI version.
+    pub version: WasiVersion,
+    /// Its directory.
+    pub dir: String,
+    /// Results of the selected tests, in test order.
+    pub results: Vec<TestResult>,
+}
+
+/// The results of a whole run.
+#[derive(Debug, Clone)]
+pub struct RunReport {
+    /// The runner's name.
+    pub runner: String,
+    /// The runner's version.
+    pub runner_version: String,
+    /// Parallel jobs.
+    pub jobs: usize,
+    /// Per-test timeout.
+    pub timeout: Duration,
+    /// When the run started, milliseconds since the Unix epoch.
+    pub started_unix_ms: u128,
+    /// Wall time of the run.
+    pub wall: Duration,
+    /// Per suite (suites with no selected test are left out).
+    pub suites: Vec<SuiteReport>,
+}
+
+impl RunReport {
+    /// Outcome counts over every suite.
+    pub fn totals(&self) -> Totals {
+        Totals::of(self.suites.iter().flat_map(|s| s.results.iter()))
+    }
+
+    /// Every result, in order.
+    pub fn results(&self) -> impl Iterator<Item = &TestResult> {
+        self.suites.iter().flat_map(|s| s.results.iter())
+    }
+}
+
+/// How to run.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Worker threads.
+    pub jobs: usize,
+    /// Per-test timeout (guest execution, not compilation).
+    pub timeout: Duration,
+    /// Which tests.
+    pub filter: Filter,
+}
+
+/// The tests `filter` selects, in suite order.
+pub fn selected<'a>(suites: &'a [Suite], filter: &Filter) -> Vec<&'a TestCase> {
+    suites
+        .iter()
+        .flat_map(|s| s.tests.iter())
+        .filter(|t| filter.selects(&t.id))
+        .collect()
+}
+
+/// Runs the selected tests of `suites` on `runner`; `on_result` sees each result as it
+/// arrives (from worker threads).
+pub fn run_suites(
+    suites: &[Suite],
+    runner: Arc<dyn Runner>,
+    skiplist: &Skiplist,
+    options: &RunOptions,
+    on_result: &(dyn Fn(&TestResult) + Sync),
+) -> RunReport {
+    let tests = selected(suites, &options.filter);
+    let started_unix_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0);
+    let begun = Instant::now();
+    let next = AtomicUsize::new(0);
+    let slots: Mutex<Vec<Option<TestResult>>> = Mutex::new(vec![None; tests.len()]);
+    let jobs = options.jobs.max(1).min(tests.len().max(1));
+    std::thread::scope(|scope| {
+        for _ in 0..jobs {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::SeqCst);
+                let Some(test) = tests.get(i) else { break };
+                let result = execute(test, &runner, skiplist, options.timeout);
+                on_result(&result);
+                slots.lock().unwrap_or_else(|p| p.into_inner())[i] = Some(result);
+            });
+        }
+    });
+    let mut results = slots
+        .into_inner()
+        .unwrap_or_else(|p| p.into_inner())
+        .into_iter()
+        .flatten();
+    let mut reports = Vec::new();
+    for suite in suites {
+        let count = suite
+            .tests
+            .iter()
+            .filter(|t| options.filter.selects(&t.id))
+            .count();
+        if count == 0 {
+            continue;
+        }
+        reports.push(SuiteReport {
+            id: suite.id.clone(),
+            name: suite.name.clone(),
+            version: suite.version,
+            dir: suite.dir.display().to_string(),
+            results: results.by_ref().take(count).collect(),
+        });
+    }
+    RunReport {
+        runner: runner.name().to_owned(),
+        runner_version: runner.version(),
+        jobs,
+        timeout: options.timeout,
+        started_unix_ms,
+        wall: begun.elapsed(),
+        suites: reports,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filters() {
+        let f = Filter::new(vec!["p1/rust/fd_*".into()]);
+        assert!(f.selects("p1/rust/fd_readdir"));
+        assert!(!f.selects("p1/c/fd_readdir"));
+        let f = Filter::new(vec!["readdir".into()]);
+        assert!(f.selects("p1/c/fd_readdir"));
+        assert!(Filter::default().selects("anything"));
+    }
+}

@@ -1,0 +1,135 @@
+//! Runner stage: the reference runner, wasmtime 48 + wasmtime-wasi's preview 1, in-process.
+//!
+//! It runs the same invocations as the wasmgate runner, so the harness itself is checked
+//! against a known-good runtime: a test that fails here points at the harness or the test.
+
+use wasmtime::{Config, Engine, Linker, Module, OptLevel, Store, Trap};
+use wasmtime_wasi::p1::WasiP1Ctx;
+use wasmtime_wasi::p2::pipe::{MemoryInputPipe, MemoryOutputPipe};
+use wasmtime_wasi::{FsPerms, I32Exit, WasiCtxBuilder};
+
+use super::{deadline_timer, error_chain, GuestStatus, Invocation, Observed, Runner};
+use crate::suite::WasiVersion;
+
+/// The most output a guest may write to one stream.
+const OUTPUT_CAPACITY: usize = 64 << 20;
+
+/// wasmtime, with `wasmtime_wasi::p1::add_to_linker_sync`.
+#[derive(Debug, Default)]
+pub struct WasmtimeRunner;
+
+impl WasmtimeRunner {
+    /// A new runner (each run gets its own engine, so deadlines never interfere).
+    pub fn new() -> Self {
+        WasmtimeRunner
+    }
+}
+
+struct Host {
+    wasi: WasiP1Ctx,
+}
+
+impl Runner for WasmtimeRunner {
+    fn name(&self) -> &'static str {
+        "wasmtime"
+    }
+
+    fn version(&self) -> String {
+        "48.0.8".to_owned()
+    }
+
+    fn supports(&self, version: WasiVersion) -> bool {
+        version == WasiVersion::P1
+    }
+
+    fn run(&self, invocation: &Invocation, started: &dyn Fn()) -> Observed {
+        let stdout = MemoryOutputPipe::new(OUTPUT_CAPACITY);
+        let stderr = MemoryOutputPipe::new(OUTPUT_CAPACITY);
+        let status = match run_module(invocation, &stdout, &stderr, started) {
+            Ok(status) => status,
+            Err(e) => GuestStatus::Failed(format!("{e:#}")),
+        };
+        Observed {
+            status,
+            stdout: stdout.contents().to_vec(),
+            stderr: stderr.contents().to_vec(),
+        }
+    }
+}
+
+fn run_module(
+    invocation: &Invocation,
+    stdout: &MemoryOutputPipe,
+    stderr: &MemoryOutputPipe,
+    started: &dyn Fn(),
+) -> anyhow::Result<GuestStatus> {
+    let mut config = Config::new();
+    config.epoch_interruption(true);
+    // Behaviour does not depend on optimisation; compile time does, a lot in debug builds.
+    config.cranelift_opt_level(OptLevel::None);
+    let engine = Engine::new(&config)?;
+    let module = Module::new(&engine, invocation.module.as_slice())?;
+
+    let mut builder = WasiCtxBuilder::new();
+    builder
+        .args(&invocation.argv)
+        .envs(&invocation.env)
+        .stdin(MemoryInputPipe::new(invocation.stdin.clone()))
+        .stdout(stdout.clone())
+        .stderr(stderr.clone());
+    for preopen in &invocation.preopens {
+        builder.preopened_dir(&preopen.host, &preopen.guest, FsPerms::ReadWrite)?;
+    }
+    let mut linker: Linker<Host> = Linker::new(&engine);
+    wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |host: &mut Host| &mut host.wasi)?;
+    let mut store = Store::new(
+        &engine,
+        Host {
+            wasi: builder.build_p1(),
+        },
+    );
+    store.set_epoch_deadline(1);
+
+    started();
+    let timer_engine = engine.clone();
+    let cancel = deadline_timer(invocation.timeout, move || timer_engine.increment_epoch());
+    let outcome = run_start(&linker, &mut store, &module);
+    drop(cancel);
+    Ok(match outcome {
+        Ok(()) => GuestStatus::Exited(0),
+        Err((e, before_start)) => {
+            if let Some(exit) = e.downcast_ref::<I32Exit>() {
+                GuestStatus::Exited(exit.0)
+            } else if let Some(trap) = e.downcast_ref::<Trap>() {
+                if *trap == Trap::Interrupt {
+                    GuestStatus::TimedOut(invocation.timeout)
+                } else {
+                    GuestStatus::Trapped(describe(&e))
+                }
+            } else if before_start {
+                GuestStatus::Failed(describe(&e))
+            } else {
+                GuestStatus::Errored(describe(&e))
+            }
+        }
+    })
+}
+
+/// Instantiates and calls `_start`; an error says whether it came before `_start` ran.
+fn run_start(
+    linker: &Linker<Host>,
+    store: &mut Store<Host>,
+    module: &Module,
+) -> Result<(), (wasmtime::Error, bool)> {
+    let instance = linker
+        .instantiate(&mut *store, module)
+        .map_err(|e| (e, true))?;
+    let start = instance
+        .get_typed_func::<(), ()>(&mut *store, "_start")
+        .map_err(|e| (e, true))?;
+    start.call(&mut *store, ()).map_err(|e| (e, false))
+}
+
+fn describe(e: &wasmtime::Error) -> String {
+    error_chain(e.to_string(), e.chain().skip(1).map(|c| c.to_string()))
+}

@@ -1,0 +1,23 @@
+;; Opens `data.txt` in the preopened root (fd 3) and copies it to stdout.
+(module
+  (import "wasi_snapshot_preview1" "path_open" (func $path_open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_read" (func $fd_read (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "proc_exit" (func $proc_exit (param i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 64) "data.txt")
+  (func (export "_start") (local $fd i32) (local $n i32)
+    (if (call $path_open (i32.const 3) (i32.const 0) (i32.const 64) (i32.const 8) (i32.const 0)
+                         (i64.const 2) (i64.const 0) (i32.const 0) (i32.const 0))
+      (then (call $proc_exit (i32.const 10))))
+    (local.set $fd (i32.load (i32.const 0)))
+    (block $eof (loop $next
+      (i32.store (i32.const 8) (i32.const 1024))
+      (i32.store (i32.const 12) (i32.const 256))
+      (if (call $fd_read (local.get $fd) (i32.const 8) (i32.const 1) (i32.const 16))
+        (then (call $proc_exit (i32.const 11))))
+      (local.set $n (i32.load (i32.const 16)))
+      (br_if $eof (i32.eqz (local.get $n)))
+      (i32.store (i32.const 12) (local.get $n))
+      (drop (call $fd_write (i32.const 1) (i32.const 8) (i32.const 1) (i32.const 16)))
+      (br $next)))))

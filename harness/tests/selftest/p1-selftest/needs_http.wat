@@ -1,0 +1,2 @@
+;; An HTTP service: SKIP "needs: http".
+(module (memory (export "memory") 1) (func (export "_start")))
