@@ -1,0 +1,3 @@
+;; A module whose default export (_start) runs without --invoke.
+(module
+  (func (export "_start")))
