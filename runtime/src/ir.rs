@@ -1,268 +1,218 @@
-//! The interpreter's own instruction set. Function bodies are translated into a flat `[Op]`
-//! with every branch target already resolved to an index, and every local addressed by its slot
-//! in the frame. Values are untyped 64-bit slots (an `i32` is stored zero-extended, floats as
-//! their bits, references as handles with 0 for null).
+//! The interpreter's own instruction set: a register machine over frame slots.
 //!
-//! Branches carry `drop`/`keep`: on a taken branch the top `keep` slots move down over `drop`
-//! slots, so the operand stack matches the target label's height. Most branches drop nothing
-//! and use the short forms.
+//! Every value is a 64-bit slot (an `i32` stored zero-extended, floats as their bits, references
+//! as handle + 1 with 0 = null). A frame is `slots[base..base + max_height]`: the locals first,
+//! then one slot per operand-stack position, whose index the translator knows statically. An
+//! instruction therefore names its operands and its destination as frame slots ([`Reg`]):
+//! `local.get` costs nothing (the consumer reads the local's slot), a result can be written
+//! straight into the local a following `local.set` names, and a compare feeding `br_if` or `if`
+//! becomes one fused compare-and-branch. Branch targets are instruction indices resolved at
+//! translation time; a branch that must move values does so with a [`BranchTarget`].
 
-/// A resolved branch: where to go and how to fix the operand stack.
+/// A frame-relative slot index.
+pub(crate) type Reg = u32;
+
+/// A resolved branch that moves `keep` values from `src..` to `dst..` before jumping.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct BranchTarget {
-    /// Index of the target instruction.
     pub pc: u32,
-    /// Slots to remove below the kept ones.
-    pub drop: u32,
-    /// Slots (the label's arity) to keep on top.
+    pub src: Reg,
+    pub dst: Reg,
     pub keep: u32,
 }
 
-/// One instruction. Kept at 16 bytes: operands that do not fit live in side tables.
-#[derive(Debug, Clone, Copy, PartialEq)]
-#[allow(missing_docs)]
-pub(crate) enum Op {
-    // ---- control ----
-    Unreachable,
-    /// Unconditional jump, no stack fix-up.
-    Br(u32),
-    /// Unconditional jump with a stack fix-up.
-    BrDrop(BranchTarget),
-    /// Pops an i32; jumps if it is non-zero.
-    BrIfNez(u32),
-    /// Pops an i32; jumps (with fix-up) if it is non-zero.
-    BrIfNezDrop(BranchTarget),
-    /// Pops an i32; jumps if it is zero (the `if` instruction's false edge).
-    BrIfEqz(u32),
-    /// Pops an i32 index into `br_tables[start..start+len]`; the last entry is the default.
-    BrTable {
-        start: u32,
-        len: u32,
-    },
-    /// Returns the function's results.
-    Return,
-    /// Calls function `0` of the current instance.
-    Call(u32),
-    /// Pops a table index; calls the function there if its type id matches.
-    CallIndirect {
-        type_id: u32,
-        table: u32,
-    },
-    /// Charges fuel (loop heads and function entries) and checks the epoch deadline.
-    Interrupt,
+/// `d = op(a)`
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Un {
+    pub d: Reg,
+    pub a: Reg,
+}
+/// `d = op(a, b)`
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Bin {
+    pub d: Reg,
+    pub a: Reg,
+    pub b: Reg,
+}
+/// `d = op(a, imm)` (the immediate is sign-extended for 64-bit operations)
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct BinImm {
+    pub d: Reg,
+    pub a: Reg,
+    pub imm: i32,
+}
+/// `d = load(mem0[addr + offset])`
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Load {
+    pub d: Reg,
+    pub addr: Reg,
+    pub offset: u32,
+}
+/// `mem0[addr + offset] = v`
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Store {
+    pub addr: Reg,
+    pub v: Reg,
+    pub offset: u32,
+}
+/// Branch to `pc` if `cmp(a, b)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct CmpBr {
+    pub a: Reg,
+    pub b: Reg,
+    pub pc: u32,
+}
+/// Branch to `pc` if `cmp(a, imm)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct CmpBrImm {
+    pub a: Reg,
+    pub imm: i32,
+    pub pc: u32,
+}
 
-    // ---- parametric ----
-    Drop,
-    Select,
+/// Operands of `call_indirect`, kept in a side table to hold `Op` at 16 bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct CallIndirect {
+    pub type_id: u32,
+    pub table: u32,
+    pub index: Reg,
+    /// Where the arguments start; the callee's frame begins here.
+    pub base: Reg,
+}
 
-    // ---- variables ----
-    LocalGet(u32),
-    LocalSet(u32),
-    LocalTee(u32),
-    GlobalGet(u32),
-    GlobalSet(u32),
+macro_rules! define_ops {
+    (
+        un: [$($un:ident),* $(,)?],
+        bin: [$($bin:ident),* $(,)?],
+        bin_imm: [$($bin_imm:ident),* $(,)?],
+        load: [$($load:ident),* $(,)?],
+        store: [$($store:ident),* $(,)?],
+        cmp_br: [$($cmp_br:ident),* $(,)?],
+        cmp_br_imm: [$($cmp_br_imm:ident),* $(,)?],
+    ) => {
+        /// One instruction (16 bytes).
+        #[derive(Debug, Clone, Copy, PartialEq)]
+        pub(crate) enum Op {
+            Unreachable,
+            /// Jump.
+            Br(u32),
+            /// Jump with a value move: index into `br_tables`.
+            BrCopy(u32),
+            BrIfNez { c: Reg, pc: u32 },
+            BrIfEqz { c: Reg, pc: u32 },
+            /// Conditional jump with a value move: index into `br_tables`.
+            BrIfNezCopy { c: Reg, t: u32 },
+            BrIfEqzCopy { c: Reg, t: u32 },
+            /// Jump through `br_tables[start + min(index, len - 1)]`.
+            BrTable { index: Reg, start: u32, len: u32 },
+            Return0,
+            Return1 { src: Reg },
+            ReturnN { src: Reg, n: u32 },
+            /// Calls function `func` of the current instance; its frame starts at `base`.
+            Call { func: u32, base: Reg },
+            /// Index into `call_indirects`.
+            CallIndirect(u32),
+            /// Fuel / epoch check (loop heads and function entries; only when configured).
+            Interrupt,
+            Copy { d: Reg, s: Reg },
+            Const32 { d: Reg, v: u32 },
+            Const64 { d: Reg, v: u64 },
+            /// `d = c(d+2) != 0 ? d : d+1`
+            Select { d: Reg },
+            GlobalGet { d: Reg, g: u32 },
+            GlobalSet { s: Reg, g: u32 },
+            // Reference and bulk operations read their operands from consecutive slots
+            // starting at `at` and write their result (if any) to `at`.
+            TableGet { at: Reg, t: u32 },
+            TableSet { at: Reg, t: u32 },
+            TableSize { d: Reg, t: u32 },
+            TableGrow { at: Reg, t: u32 },
+            TableFill { at: Reg, t: u32 },
+            TableCopy { at: Reg, dst: u32, src: u32 },
+            TableInit { at: Reg, table: u32, elem: u32 },
+            ElemDrop(u32),
+            RefIsNull(Un),
+            RefFunc { d: Reg, f: u32 },
+            MemorySize { d: Reg, m: u32 },
+            MemoryGrow { at: Reg, m: u32 },
+            MemoryFill { at: Reg, m: u32 },
+            MemoryCopy { at: Reg, dst: u32, src: u32 },
+            MemoryInit { at: Reg, mem: u32, data: u32 },
+            DataDrop(u32),
+            $($un(Un),)*
+            $($bin(Bin),)*
+            $($bin_imm(BinImm),)*
+            $($load(Load),)*
+            $($store(Store),)*
+            $($cmp_br(CmpBr),)*
+            $($cmp_br_imm(CmpBrImm),)*
+        }
 
-    // ---- tables & references ----
-    TableGet(u32),
-    TableSet(u32),
-    TableSize(u32),
-    TableGrow(u32),
-    TableFill(u32),
-    TableCopy {
-        dst: u32,
-        src: u32,
-    },
-    TableInit {
-        table: u32,
-        elem: u32,
-    },
-    ElemDrop(u32),
-    RefNull,
-    RefIsNull,
-    RefFunc(u32),
+        impl Op {
+            /// The destination slot of an instruction that writes exactly one value to a slot
+            /// it alone decides, so the translator may retarget it.
+            pub(crate) fn dst_mut(&mut self) -> Option<&mut Reg> {
+                match self {
+                    Op::Const32 { d, .. } | Op::Const64 { d, .. } | Op::GlobalGet { d, .. }
+                    | Op::RefFunc { d, .. } | Op::MemorySize { d, .. }
+                    | Op::TableSize { d, .. } | Op::RefIsNull(Un { d, .. }) => Some(d),
+                    $(Op::$un(Un { d, .. }) => Some(d),)*
+                    $(Op::$bin(Bin { d, .. }) => Some(d),)*
+                    $(Op::$bin_imm(BinImm { d, .. }) => Some(d),)*
+                    $(Op::$load(Load { d, .. }) => Some(d),)*
+                    _ => None,
+                }
+            }
+        }
+    };
+}
 
-    // ---- memory (memory 0, 32-bit offsets) ----
-    I32Load(u32),
-    I64Load(u32),
-    F32Load(u32),
-    F64Load(u32),
-    I32Load8S(u32),
-    I32Load8U(u32),
-    I32Load16S(u32),
-    I32Load16U(u32),
-    I64Load8S(u32),
-    I64Load8U(u32),
-    I64Load16S(u32),
-    I64Load16U(u32),
-    I64Load32S(u32),
-    I64Load32U(u32),
-    I32Store(u32),
-    I64Store(u32),
-    F32Store(u32),
-    F64Store(u32),
-    I32Store8(u32),
-    I32Store16(u32),
-    I64Store8(u32),
-    I64Store16(u32),
-    I64Store32(u32),
-    MemorySize(u32),
-    MemoryGrow(u32),
-    MemoryFill(u32),
-    MemoryCopy {
-        dst: u32,
-        src: u32,
-    },
-    MemoryInit {
-        mem: u32,
-        data: u32,
-    },
-    DataDrop(u32),
-
-    // ---- constants ----
-    Const32(u32),
-    Const64(u64),
-
-    // ---- i32 ----
-    I32Eqz,
-    I32Eq,
-    I32Ne,
-    I32LtS,
-    I32LtU,
-    I32GtS,
-    I32GtU,
-    I32LeS,
-    I32LeU,
-    I32GeS,
-    I32GeU,
-    I32Clz,
-    I32Ctz,
-    I32Popcnt,
-    I32Add,
-    I32Sub,
-    I32Mul,
-    I32DivS,
-    I32DivU,
-    I32RemS,
-    I32RemU,
-    I32And,
-    I32Or,
-    I32Xor,
-    I32Shl,
-    I32ShrS,
-    I32ShrU,
-    I32Rotl,
-    I32Rotr,
-
-    // ---- i64 ----
-    I64Eqz,
-    I64Eq,
-    I64Ne,
-    I64LtS,
-    I64LtU,
-    I64GtS,
-    I64GtU,
-    I64LeS,
-    I64LeU,
-    I64GeS,
-    I64GeU,
-    I64Clz,
-    I64Ctz,
-    I64Popcnt,
-    I64Add,
-    I64Sub,
-    I64Mul,
-    I64DivS,
-    I64DivU,
-    I64RemS,
-    I64RemU,
-    I64And,
-    I64Or,
-    I64Xor,
-    I64Shl,
-    I64ShrS,
-    I64ShrU,
-    I64Rotl,
-    I64Rotr,
-
-    // ---- f32 ----
-    F32Eq,
-    F32Ne,
-    F32Lt,
-    F32Gt,
-    F32Le,
-    F32Ge,
-    F32Abs,
-    F32Neg,
-    F32Ceil,
-    F32Floor,
-    F32Trunc,
-    F32Nearest,
-    F32Sqrt,
-    F32Add,
-    F32Sub,
-    F32Mul,
-    F32Div,
-    F32Min,
-    F32Max,
-    F32Copysign,
-
-    // ---- f64 ----
-    F64Eq,
-    F64Ne,
-    F64Lt,
-    F64Gt,
-    F64Le,
-    F64Ge,
-    F64Abs,
-    F64Neg,
-    F64Ceil,
-    F64Floor,
-    F64Trunc,
-    F64Nearest,
-    F64Sqrt,
-    F64Add,
-    F64Sub,
-    F64Mul,
-    F64Div,
-    F64Min,
-    F64Max,
-    F64Copysign,
-
-    // ---- conversions ----
-    I32WrapI64,
-    I32TruncF32S,
-    I32TruncF32U,
-    I32TruncF64S,
-    I32TruncF64U,
-    I64ExtendI32S,
-    I64ExtendI32U,
-    I64TruncF32S,
-    I64TruncF32U,
-    I64TruncF64S,
-    I64TruncF64U,
-    F32ConvertI32S,
-    F32ConvertI32U,
-    F32ConvertI64S,
-    F32ConvertI64U,
-    F32DemoteF64,
-    F64ConvertI32S,
-    F64ConvertI32U,
-    F64ConvertI64S,
-    F64ConvertI64U,
-    F64PromoteF32,
-    I32Extend8S,
-    I32Extend16S,
-    I64Extend8S,
-    I64Extend16S,
-    I64Extend32S,
-    I32TruncSatF32S,
-    I32TruncSatF32U,
-    I32TruncSatF64S,
-    I32TruncSatF64U,
-    I64TruncSatF32S,
-    I64TruncSatF32U,
-    I64TruncSatF64S,
-    I64TruncSatF64U,
+define_ops! {
+    un: [
+        I32Eqz, I32Clz, I32Ctz, I32Popcnt, I64Eqz, I64Clz, I64Ctz, I64Popcnt,
+        F32Abs, F32Neg, F32Ceil, F32Floor, F32Trunc, F32Nearest, F32Sqrt,
+        F64Abs, F64Neg, F64Ceil, F64Floor, F64Trunc, F64Nearest, F64Sqrt,
+        I32WrapI64, I32TruncF32S, I32TruncF32U, I32TruncF64S, I32TruncF64U,
+        I64ExtendI32S, I64ExtendI32U, I64TruncF32S, I64TruncF32U, I64TruncF64S, I64TruncF64U,
+        F32ConvertI32S, F32ConvertI32U, F32ConvertI64S, F32ConvertI64U, F32DemoteF64,
+        F64ConvertI32S, F64ConvertI32U, F64ConvertI64S, F64ConvertI64U, F64PromoteF32,
+        I32Extend8S, I32Extend16S, I64Extend8S, I64Extend16S, I64Extend32S,
+        I32TruncSatF32S, I32TruncSatF32U, I32TruncSatF64S, I32TruncSatF64U,
+        I64TruncSatF32S, I64TruncSatF32U, I64TruncSatF64S, I64TruncSatF64U,
+    ],
+    bin: [
+        I32Eq, I32Ne, I32LtS, I32LtU, I32GtS, I32GtU, I32LeS, I32LeU, I32GeS, I32GeU,
+        I32Add, I32Sub, I32Mul, I32DivS, I32DivU, I32RemS, I32RemU,
+        I32And, I32Or, I32Xor, I32Shl, I32ShrS, I32ShrU, I32Rotl, I32Rotr,
+        I64Eq, I64Ne, I64LtS, I64LtU, I64GtS, I64GtU, I64LeS, I64LeU, I64GeS, I64GeU,
+        I64Add, I64Sub, I64Mul, I64DivS, I64DivU, I64RemS, I64RemU,
+        I64And, I64Or, I64Xor, I64Shl, I64ShrS, I64ShrU, I64Rotl, I64Rotr,
+        F32Eq, F32Ne, F32Lt, F32Gt, F32Le, F32Ge,
+        F32Add, F32Sub, F32Mul, F32Div, F32Min, F32Max, F32Copysign,
+        F64Eq, F64Ne, F64Lt, F64Gt, F64Le, F64Ge,
+        F64Add, F64Sub, F64Mul, F64Div, F64Min, F64Max, F64Copysign,
+    ],
+    bin_imm: [
+        I32EqImm, I32NeImm, I32LtSImm, I32LtUImm, I32GtSImm, I32GtUImm, I32LeSImm, I32LeUImm,
+        I32GeSImm, I32GeUImm, I32AddImm, I32MulImm, I32AndImm, I32OrImm, I32XorImm,
+        I32ShlImm, I32ShrSImm, I32ShrUImm, I32RotlImm, I32RotrImm,
+        I64EqImm, I64NeImm, I64LtSImm, I64LtUImm, I64GtSImm, I64GtUImm, I64LeSImm, I64LeUImm,
+        I64GeSImm, I64GeUImm, I64AddImm, I64MulImm, I64AndImm, I64OrImm, I64XorImm,
+        I64ShlImm, I64ShrSImm, I64ShrUImm, I64RotlImm, I64RotrImm,
+    ],
+    load: [
+        I32Load, I64Load, I32Load8S, I32Load8U, I32Load16S, I32Load16U,
+        I64Load8S, I64Load8U, I64Load16S, I64Load16U, I64Load32S, I64Load32U,
+    ],
+    store: [I32Store, I64Store, I32Store8, I32Store16, I64Store32],
+    cmp_br: [
+        BrI32Eq, BrI32Ne, BrI32LtS, BrI32LtU, BrI32GtS, BrI32GtU, BrI32LeS, BrI32LeU,
+        BrI32GeS, BrI32GeU,
+    ],
+    cmp_br_imm: [
+        BrI32EqImm, BrI32NeImm, BrI32LtSImm, BrI32LtUImm, BrI32GtSImm, BrI32GtUImm,
+        BrI32LeSImm, BrI32LeUImm, BrI32GeSImm, BrI32GeUImm,
+    ],
 }
 
 /// A translated function body, ready to run.
@@ -272,13 +222,12 @@ pub(crate) struct CompiledFunc {
     pub func_index: u32,
     pub ops: Box<[Op]>,
     pub br_tables: Box<[BranchTarget]>,
+    pub call_indirects: Box<[CallIndirect]>,
     /// Slots taken by parameters (they are the first locals).
     pub num_params: u32,
     /// Slots of declared locals after the parameters (zeroed on entry).
     pub num_locals: u32,
-    /// Slots of results.
-    pub num_results: u32,
-    /// Most slots the frame uses: params + locals + deepest operand stack.
+    /// Slots the frame uses: params + locals + deepest operand stack.
     pub max_height: u32,
 }
 

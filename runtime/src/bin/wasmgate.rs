@@ -1,4 +1,10 @@
-//! The `wasmgate` command line: `wasmgate run [--invoke NAME] FILE [ARGS...]`.
+//! The `wasmgate` command line: `wasmgate run [--invoke NAME] [--dir HOST[::GUEST]]...
+//! [--env NAME[=VALUE]]... [--inherit-env] FILE [ARGS...]`.
+//!
+//! A module runs with WASI Preview 1 (`wasi_snapshot_preview1`): argv is `FILE` as given
+//! followed by `ARGS`, stdio is inherited, and the guest sees only the directories and
+//! environment variables granted with `--dir`, `--env` and `--inherit-env`. When the guest
+//! calls `proc_exit`, the process exits with its status.
 //!
 //! Output and exit codes follow the wasmtime CLI: each result of an invoked function on its own
 //! line on stdout; errors on stderr with exit status 1; a trap prints the failing module, the
@@ -13,6 +19,7 @@ use std::ffi::OsString;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use wasmgate::wasi::{p1, WasiCtx, WasiCtxBuilder};
 use wasmgate::{
     CompilationMode, Config, Engine, Error, Func, Instance, Linker, Module, Store, Trap, Val,
     ValType,
@@ -52,11 +59,27 @@ struct RunCommand {
         allow_hyphen_values = true
     )]
     module_and_args: Vec<OsString>,
+
+    /// Grants the guest a host directory: `HOST` is preopened under the name `GUEST`
+    /// (default: `HOST` as given). Repeatable.
+    #[arg(long = "dir", value_name = "HOST[::GUEST]")]
+    dirs: Vec<String>,
+
+    /// Passes an environment variable to the guest: `NAME=VALUE`, or `NAME` alone for the
+    /// host's value. Repeatable.
+    #[arg(long = "env", value_name = "NAME[=VALUE]")]
+    envs: Vec<String>,
+
+    /// Passes the whole host environment to the guest (by default it sees none).
+    #[arg(long)]
+    inherit_env: bool,
 }
 
-/// Data every store of the CLI carries; the home of future host state (e.g. a WASI context).
+/// Data every store of the CLI carries: the guest's WASI context.
 #[derive(Default)]
-struct Host {}
+struct Host {
+    wasi: WasiCtx,
+}
 
 /// How a failed run ends.
 enum RunError {
@@ -111,10 +134,41 @@ impl RunCommand {
     fn build_linker(
         &self,
         engine: &Engine,
-        _store: &mut Store<Host>,
+        store: &mut Store<Host>,
     ) -> Result<Linker<Host>, Error> {
-        let linker = Linker::new(engine);
+        let mut linker = Linker::new(engine);
+        p1::add_to_linker(&mut linker, |host: &mut Host| &mut host.wasi)?;
+        store.data_mut().wasi = self.wasi_ctx()?;
         Ok(linker)
+    }
+
+    /// The guest's WASI context from `--dir`, `--env`, `--inherit-env` and the arguments.
+    fn wasi_ctx(&self) -> Result<WasiCtx, Error> {
+        let mut builder = WasiCtxBuilder::new();
+        builder.inherit_stdio();
+        for arg in &self.module_and_args {
+            let arg = arg
+                .to_str()
+                .ok_or_else(|| Error::msg(format!("argument {arg:?} is not valid UTF-8")))?;
+            builder.arg(arg);
+        }
+        if self.inherit_env {
+            builder.inherit_env();
+        }
+        for env in &self.envs {
+            match env.split_once('=') {
+                Some((name, value)) => builder.env(name, value),
+                None => match std::env::var(env) {
+                    Ok(value) => builder.env(env, value),
+                    Err(_) => continue,
+                },
+            };
+        }
+        for dir in &self.dirs {
+            let (host, guest) = dir.split_once("::").unwrap_or((dir, dir));
+            builder.preopened_dir(host, guest)?;
+        }
+        Ok(builder.build())
     }
 
     fn execute(&self) -> Result<(), RunError> {

@@ -27,7 +27,8 @@ pub(crate) struct Frame {
 pub(crate) struct Stack {
     pub slots: Vec<u64>,
     pub frames: Vec<Frame>,
-    /// Stack pointer: the first free slot.
+    /// Where the arguments of the call being made start (the callee frame's base, or a host
+    /// function's argument and result slots).
     pub sp: usize,
 }
 
@@ -51,7 +52,8 @@ pub(crate) fn push_frame(
     if stack.frames.len() >= config.max_call_depth {
         return Err(TrapCode::StackOverflow);
     }
-    let base = stack.sp - code.num_params as usize;
+    // The arguments are at `stack.sp..`: the callee's frame starts there.
+    let base = stack.sp;
     let needed = base + code.max_height as usize;
     if needed > stack.slots.len() {
         if needed > config.max_stack_slots {
@@ -63,9 +65,8 @@ pub(crate) fn push_frame(
             .max(1024);
         stack.slots.resize(new_len, 0);
     }
-    let locals = code.num_locals as usize;
-    stack.slots[stack.sp..stack.sp + locals].fill(0);
-    stack.sp += locals;
+    let first_local = base + code.num_params as usize;
+    stack.slots[first_local..first_local + code.num_locals as usize].fill(0);
     stack.frames.push(Frame {
         code,
         pc: 0,
@@ -141,29 +142,63 @@ pub(crate) fn run(
             .memories
             .first()
             .map_or(usize::MAX, |m| *m as usize);
-        let mut sp = stack.sp;
-        let s: &mut [u64] = &mut stack.slots;
+        // The frame: every register the translator emitted is below `max_height`, and
+        // `push_frame` made the slots exist.
+        let fr: &mut [u64] = &mut stack.slots[base..base + code.max_height as usize];
 
+        macro_rules! r {
+            ($i:expr) => {
+                fr[$i as usize]
+            };
+        }
         macro_rules! un {
-            (|$a:ident| $e:expr) => {{
-                let $a = s[sp - 1];
-                s[sp - 1] = $e;
+            ($x:expr, |$a:ident| $e:expr) => {{
+                let x = $x;
+                let $a = r!(x.a);
+                r!(x.d) = $e;
             }};
         }
         macro_rules! bin {
-            (|$a:ident, $b:ident| $e:expr) => {{
-                let $b = s[sp - 1];
-                let $a = s[sp - 2];
-                s[sp - 2] = $e;
-                sp -= 1;
+            ($x:expr, |$a:ident, $b:ident| $e:expr) => {{
+                let x = $x;
+                let $a = r!(x.a);
+                let $b = r!(x.b);
+                r!(x.d) = $e;
             }};
         }
-        macro_rules! trap_with_state {
+        macro_rules! imm {
+            ($x:expr, |$a:ident, $b:ident| $e:expr) => {{
+                let x = $x;
+                let $a = r!(x.a);
+                let $b = x.imm as i64 as u64;
+                r!(x.d) = $e;
+            }};
+        }
+        macro_rules! cmp_br {
+            ($x:expr, |$a:ident, $b:ident| $e:expr) => {{
+                let x = $x;
+                let $a = r!(x.a) as u32;
+                let $b = r!(x.b) as u32;
+                if $e {
+                    pc = x.pc as usize;
+                }
+            }};
+        }
+        macro_rules! cmp_br_imm {
+            ($x:expr, |$a:ident, $b:ident| $e:expr) => {{
+                let x = $x;
+                let $a = r!(x.a) as u32;
+                let $b = x.imm as u32;
+                if $e {
+                    pc = x.pc as usize;
+                }
+            }};
+        }
+        macro_rules! trap {
             ($code:expr) => {{
                 if let Some(f) = stack.frames.last_mut() {
                     f.pc = pc as u32;
                 }
-                stack.sp = sp;
                 return Err(Error::from($code));
             }};
         }
@@ -171,38 +206,49 @@ pub(crate) fn run(
             ($e:expr) => {
                 match $e {
                     Ok(v) => v,
-                    Err(code) => trap_with_state!(code),
+                    Err(code) => trap!(code),
                 }
             };
         }
         macro_rules! load {
-            ($off:expr, $n:expr, |$b:ident| $conv:expr) => {{
+            ($x:expr, $n:expr, |$b:ident| $conv:expr) => {{
+                let x = $x;
                 let mem = &store.memories[mem0].data;
-                let at = tri!(ea(mem.len(), s[sp - 1], $off, $n));
+                let at = tri!(ea(mem.len(), r!(x.addr), x.offset, $n));
                 let $b: [u8; $n] = mem[at..at + $n].try_into().expect("length checked");
-                s[sp - 1] = $conv;
+                r!(x.d) = $conv;
             }};
         }
         macro_rules! store {
-            ($off:expr, $n:expr, |$v:ident| $bytes:expr) => {{
-                let $v = s[sp - 1];
-                let addr = s[sp - 2];
-                sp -= 2;
+            ($x:expr, $n:expr, |$v:ident| $bytes:expr) => {{
+                let x = $x;
+                let $v = r!(x.v);
                 let mem = &mut store.memories[mem0].data;
-                let at = tri!(ea(mem.len(), addr, $off, $n));
+                let at = tri!(ea(mem.len(), r!(x.addr), x.offset, $n));
                 mem[at..at + $n].copy_from_slice(&$bytes);
             }};
         }
         macro_rules! branch {
             ($t:expr) => {{
                 let t: BranchTarget = $t;
-                let keep = t.keep as usize;
-                let drop = t.drop as usize;
-                if drop > 0 {
-                    s.copy_within(sp - keep..sp, sp - keep - drop);
-                    sp -= drop;
-                }
+                let (src, dst, keep) = (t.src as usize, t.dst as usize, t.keep as usize);
+                fr.copy_within(src..src + keep, dst);
                 pc = t.pc as usize;
+            }};
+        }
+        macro_rules! call {
+            ($func:expr, $callee_base:expr) => {{
+                let func = $func;
+                let frame = stack.frames.last_mut().expect("current frame");
+                frame.pc = pc as u32;
+                stack.sp = base + $callee_base as usize;
+                match store.funcs[func as usize] {
+                    FuncEntity::Host { .. } => return Ok(Exit::HostCall { func }),
+                    FuncEntity::Wasm { .. } => {
+                        call(store, stack, func)?;
+                        continue 'frames;
+                    }
+                }
             }};
         }
 
@@ -210,447 +256,480 @@ pub(crate) fn run(
             let op = ops[pc];
             pc += 1;
             match op {
-                Op::Unreachable => trap_with_state!(TrapCode::Unreachable),
+                Op::Unreachable => trap!(TrapCode::Unreachable),
                 Op::Br(t) => pc = t as usize,
-                Op::BrDrop(t) => branch!(t),
-                Op::BrIfNez(t) => {
-                    sp -= 1;
-                    if s[sp] as u32 != 0 {
+                Op::BrCopy(t) => branch!(code.br_tables[t as usize]),
+                Op::BrIfNez { c, pc: t } => {
+                    if r!(c) as u32 != 0 {
                         pc = t as usize;
                     }
                 }
-                Op::BrIfNezDrop(t) => {
-                    sp -= 1;
-                    if s[sp] as u32 != 0 {
-                        branch!(t);
-                    }
-                }
-                Op::BrIfEqz(t) => {
-                    sp -= 1;
-                    if s[sp] as u32 == 0 {
+                Op::BrIfEqz { c, pc: t } => {
+                    if r!(c) as u32 == 0 {
                         pc = t as usize;
                     }
                 }
-                Op::BrTable { start, len } => {
-                    sp -= 1;
-                    let i = (s[sp] as u32).min(len - 1);
+                Op::BrIfNezCopy { c, t } => {
+                    if r!(c) as u32 != 0 {
+                        branch!(code.br_tables[t as usize]);
+                    }
+                }
+                Op::BrIfEqzCopy { c, t } => {
+                    if r!(c) as u32 == 0 {
+                        branch!(code.br_tables[t as usize]);
+                    }
+                }
+                Op::BrTable { index, start, len } => {
+                    let i = (r!(index) as u32).min(len - 1);
                     branch!(code.br_tables[(start + i) as usize]);
                 }
-                Op::Return => {
-                    let n = code.num_results as usize;
-                    s.copy_within(sp - n..sp, base);
-                    stack.sp = base + n;
+                Op::BrI32Eq(x) => cmp_br!(x, |a, b| a == b),
+                Op::BrI32Ne(x) => cmp_br!(x, |a, b| a != b),
+                Op::BrI32LtS(x) => cmp_br!(x, |a, b| (a as i32) < b as i32),
+                Op::BrI32LtU(x) => cmp_br!(x, |a, b| a < b),
+                Op::BrI32GtS(x) => cmp_br!(x, |a, b| a as i32 > b as i32),
+                Op::BrI32GtU(x) => cmp_br!(x, |a, b| a > b),
+                Op::BrI32LeS(x) => cmp_br!(x, |a, b| a as i32 <= b as i32),
+                Op::BrI32LeU(x) => cmp_br!(x, |a, b| a <= b),
+                Op::BrI32GeS(x) => cmp_br!(x, |a, b| a as i32 >= b as i32),
+                Op::BrI32GeU(x) => cmp_br!(x, |a, b| a >= b),
+                Op::BrI32EqImm(x) => cmp_br_imm!(x, |a, b| a == b),
+                Op::BrI32NeImm(x) => cmp_br_imm!(x, |a, b| a != b),
+                Op::BrI32LtSImm(x) => cmp_br_imm!(x, |a, b| (a as i32) < b as i32),
+                Op::BrI32LtUImm(x) => cmp_br_imm!(x, |a, b| a < b),
+                Op::BrI32GtSImm(x) => cmp_br_imm!(x, |a, b| a as i32 > b as i32),
+                Op::BrI32GtUImm(x) => cmp_br_imm!(x, |a, b| a > b),
+                Op::BrI32LeSImm(x) => cmp_br_imm!(x, |a, b| a as i32 <= b as i32),
+                Op::BrI32LeUImm(x) => cmp_br_imm!(x, |a, b| a <= b),
+                Op::BrI32GeSImm(x) => cmp_br_imm!(x, |a, b| a as i32 >= b as i32),
+                Op::BrI32GeUImm(x) => cmp_br_imm!(x, |a, b| a >= b),
+                Op::Return0 => {
                     stack.frames.pop();
                     if stack.frames.len() == entry_depth {
+                        stack.sp = base;
                         return Ok(Exit::Returned);
                     }
                     continue 'frames;
                 }
-                Op::Call(index) => {
-                    let func = store.instances[inst].funcs[index as usize];
-                    stack.frames.last_mut().expect("current frame").pc = pc as u32;
-                    stack.sp = sp;
-                    call(store, stack, func)?;
-                    match store.funcs[func as usize] {
-                        FuncEntity::Host { .. } => return Ok(Exit::HostCall { func }),
-                        FuncEntity::Wasm { .. } => continue 'frames,
+                Op::Return1 { src } => {
+                    fr[0] = r!(src);
+                    stack.frames.pop();
+                    if stack.frames.len() == entry_depth {
+                        stack.sp = base + 1;
+                        return Ok(Exit::Returned);
                     }
+                    continue 'frames;
                 }
-                Op::CallIndirect { type_id, table } => {
-                    let i = s[sp - 1] as u32;
-                    sp -= 1;
-                    let t = store.instances[inst].tables[table as usize] as usize;
-                    let elems = &store.tables[t].elems;
-                    let Some(&r) = elems.get(i as usize) else {
-                        trap_with_state!(TrapCode::UndefinedElement)
+                Op::ReturnN { src, n } => {
+                    fr.copy_within(src as usize..(src + n) as usize, 0);
+                    stack.frames.pop();
+                    if stack.frames.len() == entry_depth {
+                        stack.sp = base + n as usize;
+                        return Ok(Exit::Returned);
+                    }
+                    continue 'frames;
+                }
+                Op::Call { func, base: b } => {
+                    call!(store.instances[inst].funcs[func as usize], b)
+                }
+                Op::CallIndirect(ci) => {
+                    let ci = code.call_indirects[ci as usize];
+                    let i = r!(ci.index) as u32;
+                    let t = store.instances[inst].tables[ci.table as usize] as usize;
+                    let Some(&rf) = store.tables[t].elems.get(i as usize) else {
+                        trap!(TrapCode::UndefinedElement)
                     };
-                    if r == 0 {
-                        trap_with_state!(TrapCode::UninitializedElement)
+                    if rf == 0 {
+                        trap!(TrapCode::UninitializedElement)
                     }
-                    let func = (r - 1) as u32;
-                    if store.funcs[func as usize].type_id() != type_id {
-                        trap_with_state!(TrapCode::BadSignature)
+                    let func = (rf - 1) as u32;
+                    if store.funcs[func as usize].type_id() != ci.type_id {
+                        trap!(TrapCode::BadSignature)
                     }
-                    stack.frames.last_mut().expect("current frame").pc = pc as u32;
-                    stack.sp = sp;
-                    call(store, stack, func)?;
-                    match store.funcs[func as usize] {
-                        FuncEntity::Host { .. } => return Ok(Exit::HostCall { func }),
-                        FuncEntity::Wasm { .. } => continue 'frames,
-                    }
+                    call!(func, ci.base)
                 }
                 Op::Interrupt => {
                     if let Err(code) = store.check_interrupt() {
-                        trap_with_state!(code)
+                        trap!(code)
                     }
                 }
-                Op::Drop => sp -= 1,
-                Op::Select => {
-                    let c = s[sp - 1] as u32;
-                    sp -= 2;
-                    if c == 0 {
-                        s[sp - 1] = s[sp];
+                Op::Copy { d, s } => r!(d) = r!(s),
+                Op::Const32 { d, v } => r!(d) = v as u64,
+                Op::Const64 { d, v } => r!(d) = v,
+                Op::Select { d } => {
+                    if r!(d + 2) as u32 == 0 {
+                        r!(d) = r!(d + 1);
                     }
                 }
-                Op::LocalGet(i) => {
-                    s[sp] = s[base + i as usize];
-                    sp += 1;
+                Op::GlobalGet { d, g } => {
+                    let g = store.instances[inst].globals[g as usize] as usize;
+                    r!(d) = store.globals[g].value;
                 }
-                Op::LocalSet(i) => {
-                    sp -= 1;
-                    s[base + i as usize] = s[sp];
+                Op::GlobalSet { s, g } => {
+                    let g = store.instances[inst].globals[g as usize] as usize;
+                    store.globals[g].value = r!(s);
                 }
-                Op::LocalTee(i) => s[base + i as usize] = s[sp - 1],
-                Op::GlobalGet(i) => {
-                    let g = store.instances[inst].globals[i as usize] as usize;
-                    s[sp] = store.globals[g].value;
-                    sp += 1;
-                }
-                Op::GlobalSet(i) => {
-                    let g = store.instances[inst].globals[i as usize] as usize;
-                    sp -= 1;
-                    store.globals[g].value = s[sp];
-                }
-                Op::TableGet(t) => {
+                Op::TableGet { at, t } => {
                     let t = store.instances[inst].tables[t as usize] as usize;
-                    let i = s[sp - 1] as u32 as usize;
+                    let i = r!(at) as u32 as usize;
                     match store.tables[t].elems.get(i) {
-                        Some(v) => s[sp - 1] = *v,
-                        None => trap_with_state!(TrapCode::TableOutOfBounds),
+                        Some(v) => r!(at) = *v,
+                        None => trap!(TrapCode::TableOutOfBounds),
                     }
                 }
-                Op::TableSet(t) => {
+                Op::TableSet { at, t } => {
                     let t = store.instances[inst].tables[t as usize] as usize;
-                    let v = s[sp - 1];
-                    let i = s[sp - 2] as u32 as usize;
-                    sp -= 2;
+                    let i = r!(at) as u32 as usize;
+                    let v = r!(at + 1);
                     match store.tables[t].elems.get_mut(i) {
                         Some(slot) => *slot = v,
-                        None => trap_with_state!(TrapCode::TableOutOfBounds),
+                        None => trap!(TrapCode::TableOutOfBounds),
                     }
                 }
-                Op::TableSize(t) => {
+                Op::TableSize { d, t } => {
                     let t = store.instances[inst].tables[t as usize] as usize;
-                    s[sp] = store.tables[t].elems.len() as u64;
-                    sp += 1;
+                    r!(d) = store.tables[t].elems.len() as u64;
                 }
-                Op::TableGrow(t) => {
+                Op::TableGrow { at, t } => {
                     let t = store.instances[inst].tables[t as usize] as usize;
-                    let delta = s[sp - 1] as u32;
-                    let init = s[sp - 2];
-                    sp -= 1;
-                    s[sp - 1] = match store.grow_table(t, delta as u64, init) {
+                    let init = r!(at);
+                    let delta = r!(at + 1) as u32;
+                    r!(at) = match store.grow_table(t, delta as u64, init) {
                         Some(old) => old as u32 as u64,
                         None => u32::MAX as u64,
                     };
                 }
-                Op::TableFill(t) => {
+                Op::TableFill { at, t } => {
                     let t = store.instances[inst].tables[t as usize] as usize;
-                    let n = s[sp - 1] as u32 as usize;
-                    let v = s[sp - 2];
-                    let i = s[sp - 3] as u32 as usize;
-                    sp -= 3;
+                    let i = r!(at) as u32 as usize;
+                    let v = r!(at + 1);
+                    let n = r!(at + 2) as u32 as usize;
                     let elems = &mut store.tables[t].elems;
                     match i.checked_add(n).filter(|end| *end <= elems.len()) {
                         Some(end) => elems[i..end].fill(v),
-                        None => trap_with_state!(TrapCode::TableOutOfBounds),
+                        None => trap!(TrapCode::TableOutOfBounds),
                     }
                 }
-                Op::TableCopy { dst, src } => {
+                Op::TableCopy { at, dst, src } => {
                     let d = store.instances[inst].tables[dst as usize] as usize;
-                    let sr = store.instances[inst].tables[src as usize] as usize;
-                    let n = s[sp - 1] as u32 as usize;
-                    let si = s[sp - 2] as u32 as usize;
-                    let di = s[sp - 3] as u32 as usize;
-                    sp -= 3;
-                    tri!(store.copy_table(d, di, sr, si, n));
+                    let s = store.instances[inst].tables[src as usize] as usize;
+                    let di = r!(at) as u32 as usize;
+                    let si = r!(at + 1) as u32 as usize;
+                    let n = r!(at + 2) as u32 as usize;
+                    tri!(store.copy_table(d, di, s, si, n));
                 }
-                Op::TableInit { table, elem } => {
+                Op::TableInit { at, table, elem } => {
                     let t = store.instances[inst].tables[table as usize] as usize;
-                    let n = s[sp - 1] as u32 as usize;
-                    let si = s[sp - 2] as u32 as usize;
-                    let di = s[sp - 3] as u32 as usize;
-                    sp -= 3;
+                    let di = r!(at) as u32 as usize;
+                    let si = r!(at + 1) as u32 as usize;
+                    let n = r!(at + 2) as u32 as usize;
                     tri!(store.init_table(inst, t, elem as usize, di, si, n));
                 }
                 Op::ElemDrop(e) => {
                     store.instances[inst].elems[e as usize] = Arc::from([]);
                 }
-                Op::RefNull => {
-                    s[sp] = 0;
-                    sp += 1;
+                Op::RefIsNull(x) => un!(x, |a| of_bool(a == 0)),
+                Op::RefFunc { d, f } => {
+                    r!(d) = store.instances[inst].funcs[f as usize] as u64 + 1;
                 }
-                Op::RefIsNull => un!(|a| of_bool(a == 0)),
-                Op::RefFunc(f) => {
-                    s[sp] = store.instances[inst].funcs[f as usize] as u64 + 1;
-                    sp += 1;
-                }
-
-                Op::I32Load(o) => load!(o, 4, |b| u32::from_le_bytes(b) as u64),
-                Op::I64Load(o) => load!(o, 8, |b| u64::from_le_bytes(b)),
-                Op::F32Load(o) => load!(o, 4, |b| u32::from_le_bytes(b) as u64),
-                Op::F64Load(o) => load!(o, 8, |b| u64::from_le_bytes(b)),
-                Op::I32Load8S(o) => load!(o, 1, |b| b[0] as i8 as i32 as u32 as u64),
-                Op::I32Load8U(o) => load!(o, 1, |b| b[0] as u64),
-                Op::I32Load16S(o) => {
-                    load!(o, 2, |b| i16::from_le_bytes(b) as i32 as u32 as u64)
-                }
-                Op::I32Load16U(o) => load!(o, 2, |b| u16::from_le_bytes(b) as u64),
-                Op::I64Load8S(o) => load!(o, 1, |b| b[0] as i8 as i64 as u64),
-                Op::I64Load8U(o) => load!(o, 1, |b| b[0] as u64),
-                Op::I64Load16S(o) => load!(o, 2, |b| i16::from_le_bytes(b) as i64 as u64),
-                Op::I64Load16U(o) => load!(o, 2, |b| u16::from_le_bytes(b) as u64),
-                Op::I64Load32S(o) => load!(o, 4, |b| i32::from_le_bytes(b) as i64 as u64),
-                Op::I64Load32U(o) => load!(o, 4, |b| u32::from_le_bytes(b) as u64),
-                Op::I32Store(o) | Op::F32Store(o) => {
-                    store!(o, 4, |v| (v as u32).to_le_bytes())
-                }
-                Op::I64Store(o) | Op::F64Store(o) => store!(o, 8, |v| v.to_le_bytes()),
-                Op::I32Store8(o) | Op::I64Store8(o) => store!(o, 1, |v| [v as u8]),
-                Op::I32Store16(o) | Op::I64Store16(o) => {
-                    store!(o, 2, |v| (v as u16).to_le_bytes())
-                }
-                Op::I64Store32(o) => store!(o, 4, |v| (v as u32).to_le_bytes()),
-                Op::MemorySize(m) => {
+                Op::MemorySize { d, m } => {
                     let m = store.instances[inst].memories[m as usize] as usize;
-                    s[sp] = store.memories[m].pages();
-                    sp += 1;
+                    r!(d) = store.memories[m].pages();
                 }
-                Op::MemoryGrow(m) => {
+                Op::MemoryGrow { at, m } => {
                     let m = store.instances[inst].memories[m as usize] as usize;
-                    let delta = s[sp - 1] as u32 as u64;
-                    s[sp - 1] = match store.grow_memory(m, delta) {
+                    let delta = r!(at) as u32 as u64;
+                    r!(at) = match store.grow_memory(m, delta) {
                         Some(old) => old as u32 as u64,
                         None => u32::MAX as u64,
                     };
                 }
-                Op::MemoryFill(m) => {
+                Op::MemoryFill { at, m } => {
                     let m = store.instances[inst].memories[m as usize] as usize;
-                    let n = s[sp - 1] as u32 as usize;
-                    let v = s[sp - 2] as u8;
-                    let d = s[sp - 3] as u32 as usize;
-                    sp -= 3;
+                    let d = r!(at) as u32 as usize;
+                    let v = r!(at + 1) as u8;
+                    let n = r!(at + 2) as u32 as usize;
                     let mem = &mut store.memories[m].data;
                     match d.checked_add(n).filter(|end| *end <= mem.len()) {
                         Some(end) => mem[d..end].fill(v),
-                        None => trap_with_state!(TrapCode::MemoryOutOfBounds),
+                        None => trap!(TrapCode::MemoryOutOfBounds),
                     }
                 }
-                Op::MemoryCopy { dst, src } => {
+                Op::MemoryCopy { at, dst, src } => {
                     let dm = store.instances[inst].memories[dst as usize] as usize;
                     let sm = store.instances[inst].memories[src as usize] as usize;
-                    let n = s[sp - 1] as u32 as usize;
-                    let si = s[sp - 2] as u32 as usize;
-                    let di = s[sp - 3] as u32 as usize;
-                    sp -= 3;
+                    let di = r!(at) as u32 as usize;
+                    let si = r!(at + 1) as u32 as usize;
+                    let n = r!(at + 2) as u32 as usize;
                     tri!(store.copy_memory(dm, di, sm, si, n));
                 }
-                Op::MemoryInit { mem, data } => {
+                Op::MemoryInit { at, mem, data } => {
                     let m = store.instances[inst].memories[mem as usize] as usize;
-                    let n = s[sp - 1] as u32 as usize;
-                    let si = s[sp - 2] as u32 as usize;
-                    let di = s[sp - 3] as u32 as usize;
-                    sp -= 3;
+                    let di = r!(at) as u32 as usize;
+                    let si = r!(at + 1) as u32 as usize;
+                    let n = r!(at + 2) as u32 as usize;
                     tri!(store.init_memory(inst, m, data as usize, di, si, n));
                 }
                 Op::DataDrop(d) => store.instances[inst].datas_dropped[d as usize] = true,
 
-                Op::Const32(v) => {
-                    s[sp] = v as u64;
-                    sp += 1;
-                }
-                Op::Const64(v) => {
-                    s[sp] = v;
-                    sp += 1;
-                }
+                Op::I32Load(x) => load!(x, 4, |b| u32::from_le_bytes(b) as u64),
+                Op::I64Load(x) => load!(x, 8, |b| u64::from_le_bytes(b)),
+                Op::I32Load8S(x) => load!(x, 1, |b| b[0] as i8 as i32 as u32 as u64),
+                Op::I32Load8U(x) => load!(x, 1, |b| b[0] as u64),
+                Op::I32Load16S(x) => load!(x, 2, |b| i16::from_le_bytes(b) as i32 as u32 as u64),
+                Op::I32Load16U(x) => load!(x, 2, |b| u16::from_le_bytes(b) as u64),
+                Op::I64Load8S(x) => load!(x, 1, |b| b[0] as i8 as i64 as u64),
+                Op::I64Load8U(x) => load!(x, 1, |b| b[0] as u64),
+                Op::I64Load16S(x) => load!(x, 2, |b| i16::from_le_bytes(b) as i64 as u64),
+                Op::I64Load16U(x) => load!(x, 2, |b| u16::from_le_bytes(b) as u64),
+                Op::I64Load32S(x) => load!(x, 4, |b| i32::from_le_bytes(b) as i64 as u64),
+                Op::I64Load32U(x) => load!(x, 4, |b| u32::from_le_bytes(b) as u64),
+                Op::I32Store(x) => store!(x, 4, |v| (v as u32).to_le_bytes()),
+                Op::I64Store(x) => store!(x, 8, |v| v.to_le_bytes()),
+                Op::I32Store8(x) => store!(x, 1, |v| [v as u8]),
+                Op::I32Store16(x) => store!(x, 2, |v| (v as u16).to_le_bytes()),
+                Op::I64Store32(x) => store!(x, 4, |v| (v as u32).to_le_bytes()),
 
-                Op::I32Eqz => un!(|a| of_bool(a as u32 == 0)),
-                Op::I32Eq => bin!(|a, b| of_bool(a as u32 == b as u32)),
-                Op::I32Ne => bin!(|a, b| of_bool(a as u32 != b as u32)),
-                Op::I32LtS => bin!(|a, b| of_bool((a as i32) < b as i32)),
-                Op::I32LtU => bin!(|a, b| of_bool((a as u32) < b as u32)),
-                Op::I32GtS => bin!(|a, b| of_bool(a as i32 > b as i32)),
-                Op::I32GtU => bin!(|a, b| of_bool(a as u32 > b as u32)),
-                Op::I32LeS => bin!(|a, b| of_bool(a as i32 <= b as i32)),
-                Op::I32LeU => bin!(|a, b| of_bool(a as u32 <= b as u32)),
-                Op::I32GeS => bin!(|a, b| of_bool(a as i32 >= b as i32)),
-                Op::I32GeU => bin!(|a, b| of_bool(a as u32 >= b as u32)),
-                Op::I32Clz => un!(|a| (a as u32).leading_zeros() as u64),
-                Op::I32Ctz => un!(|a| (a as u32).trailing_zeros() as u64),
-                Op::I32Popcnt => un!(|a| (a as u32).count_ones() as u64),
-                Op::I32Add => bin!(|a, b| (a as u32).wrapping_add(b as u32) as u64),
-                Op::I32Sub => bin!(|a, b| (a as u32).wrapping_sub(b as u32) as u64),
-                Op::I32Mul => bin!(|a, b| (a as u32).wrapping_mul(b as u32) as u64),
-                Op::I32DivS => {
-                    let (a, b) = (s[sp - 2] as i32, s[sp - 1] as i32);
+                Op::I32Eqz(x) => un!(x, |a| of_bool(a as u32 == 0)),
+                Op::I32Eq(x) => bin!(x, |a, b| of_bool(a as u32 == b as u32)),
+                Op::I32Ne(x) => bin!(x, |a, b| of_bool(a as u32 != b as u32)),
+                Op::I32LtS(x) => bin!(x, |a, b| of_bool((a as i32) < b as i32)),
+                Op::I32LtU(x) => bin!(x, |a, b| of_bool((a as u32) < b as u32)),
+                Op::I32GtS(x) => bin!(x, |a, b| of_bool(a as i32 > b as i32)),
+                Op::I32GtU(x) => bin!(x, |a, b| of_bool(a as u32 > b as u32)),
+                Op::I32LeS(x) => bin!(x, |a, b| of_bool(a as i32 <= b as i32)),
+                Op::I32LeU(x) => bin!(x, |a, b| of_bool(a as u32 <= b as u32)),
+                Op::I32GeS(x) => bin!(x, |a, b| of_bool(a as i32 >= b as i32)),
+                Op::I32GeU(x) => bin!(x, |a, b| of_bool(a as u32 >= b as u32)),
+                Op::I32EqImm(x) => imm!(x, |a, b| of_bool(a as u32 == b as u32)),
+                Op::I32NeImm(x) => imm!(x, |a, b| of_bool(a as u32 != b as u32)),
+                Op::I32LtSImm(x) => imm!(x, |a, b| of_bool((a as i32) < b as i32)),
+                Op::I32LtUImm(x) => imm!(x, |a, b| of_bool((a as u32) < b as u32)),
+                Op::I32GtSImm(x) => imm!(x, |a, b| of_bool(a as i32 > b as i32)),
+                Op::I32GtUImm(x) => imm!(x, |a, b| of_bool(a as u32 > b as u32)),
+                Op::I32LeSImm(x) => imm!(x, |a, b| of_bool(a as i32 <= b as i32)),
+                Op::I32LeUImm(x) => imm!(x, |a, b| of_bool(a as u32 <= b as u32)),
+                Op::I32GeSImm(x) => imm!(x, |a, b| of_bool(a as i32 >= b as i32)),
+                Op::I32GeUImm(x) => imm!(x, |a, b| of_bool(a as u32 >= b as u32)),
+                Op::I32Clz(x) => un!(x, |a| (a as u32).leading_zeros() as u64),
+                Op::I32Ctz(x) => un!(x, |a| (a as u32).trailing_zeros() as u64),
+                Op::I32Popcnt(x) => un!(x, |a| (a as u32).count_ones() as u64),
+                Op::I32Add(x) => bin!(x, |a, b| (a as u32).wrapping_add(b as u32) as u64),
+                Op::I32AddImm(x) => imm!(x, |a, b| (a as u32).wrapping_add(b as u32) as u64),
+                Op::I32Sub(x) => bin!(x, |a, b| (a as u32).wrapping_sub(b as u32) as u64),
+                Op::I32Mul(x) => bin!(x, |a, b| (a as u32).wrapping_mul(b as u32) as u64),
+                Op::I32MulImm(x) => imm!(x, |a, b| (a as u32).wrapping_mul(b as u32) as u64),
+                Op::I32DivS(x) => {
+                    let (a, b) = (r!(x.a) as i32, r!(x.b) as i32);
                     if b == 0 {
-                        trap_with_state!(TrapCode::IntegerDivisionByZero)
+                        trap!(TrapCode::IntegerDivisionByZero)
                     }
                     if a == i32::MIN && b == -1 {
-                        trap_with_state!(TrapCode::IntegerOverflow)
+                        trap!(TrapCode::IntegerOverflow)
                     }
-                    bin!(|_x, _y| (a / b) as u32 as u64)
+                    r!(x.d) = (a / b) as u32 as u64;
                 }
-                Op::I32DivU => {
-                    if s[sp - 1] as u32 == 0 {
-                        trap_with_state!(TrapCode::IntegerDivisionByZero)
-                    }
-                    bin!(|a, b| ((a as u32) / (b as u32)) as u64)
-                }
-                Op::I32RemS => {
-                    if s[sp - 1] as u32 == 0 {
-                        trap_with_state!(TrapCode::IntegerDivisionByZero)
-                    }
-                    bin!(|a, b| (a as i32).wrapping_rem(b as i32) as u32 as u64)
-                }
-                Op::I32RemU => {
-                    if s[sp - 1] as u32 == 0 {
-                        trap_with_state!(TrapCode::IntegerDivisionByZero)
-                    }
-                    bin!(|a, b| ((a as u32) % (b as u32)) as u64)
-                }
-                Op::I32And => bin!(|a, b| (a as u32 & b as u32) as u64),
-                Op::I32Or => bin!(|a, b| (a as u32 | b as u32) as u64),
-                Op::I32Xor => bin!(|a, b| (a as u32 ^ b as u32) as u64),
-                Op::I32Shl => bin!(|a, b| (a as u32).wrapping_shl(b as u32) as u64),
-                Op::I32ShrS => bin!(|a, b| (a as i32).wrapping_shr(b as u32) as u32 as u64),
-                Op::I32ShrU => bin!(|a, b| (a as u32).wrapping_shr(b as u32) as u64),
-                Op::I32Rotl => bin!(|a, b| (a as u32).rotate_left(b as u32 % 32) as u64),
-                Op::I32Rotr => bin!(|a, b| (a as u32).rotate_right(b as u32 % 32) as u64),
-
-                Op::I64Eqz => un!(|a| of_bool(a == 0)),
-                Op::I64Eq => bin!(|a, b| of_bool(a == b)),
-                Op::I64Ne => bin!(|a, b| of_bool(a != b)),
-                Op::I64LtS => bin!(|a, b| of_bool((a as i64) < b as i64)),
-                Op::I64LtU => bin!(|a, b| of_bool(a < b)),
-                Op::I64GtS => bin!(|a, b| of_bool(a as i64 > b as i64)),
-                Op::I64GtU => bin!(|a, b| of_bool(a > b)),
-                Op::I64LeS => bin!(|a, b| of_bool(a as i64 <= b as i64)),
-                Op::I64LeU => bin!(|a, b| of_bool(a <= b)),
-                Op::I64GeS => bin!(|a, b| of_bool(a as i64 >= b as i64)),
-                Op::I64GeU => bin!(|a, b| of_bool(a >= b)),
-                Op::I64Clz => un!(|a| a.leading_zeros() as u64),
-                Op::I64Ctz => un!(|a| a.trailing_zeros() as u64),
-                Op::I64Popcnt => un!(|a| a.count_ones() as u64),
-                Op::I64Add => bin!(|a, b| a.wrapping_add(b)),
-                Op::I64Sub => bin!(|a, b| a.wrapping_sub(b)),
-                Op::I64Mul => bin!(|a, b| a.wrapping_mul(b)),
-                Op::I64DivS => {
-                    let (a, b) = (s[sp - 2] as i64, s[sp - 1] as i64);
+                Op::I32DivU(x) => {
+                    let (a, b) = (r!(x.a) as u32, r!(x.b) as u32);
                     if b == 0 {
-                        trap_with_state!(TrapCode::IntegerDivisionByZero)
+                        trap!(TrapCode::IntegerDivisionByZero)
+                    }
+                    r!(x.d) = (a / b) as u64;
+                }
+                Op::I32RemS(x) => {
+                    let (a, b) = (r!(x.a) as i32, r!(x.b) as i32);
+                    if b == 0 {
+                        trap!(TrapCode::IntegerDivisionByZero)
+                    }
+                    r!(x.d) = a.wrapping_rem(b) as u32 as u64;
+                }
+                Op::I32RemU(x) => {
+                    let (a, b) = (r!(x.a) as u32, r!(x.b) as u32);
+                    if b == 0 {
+                        trap!(TrapCode::IntegerDivisionByZero)
+                    }
+                    r!(x.d) = (a % b) as u64;
+                }
+                Op::I32And(x) => bin!(x, |a, b| (a as u32 & b as u32) as u64),
+                Op::I32AndImm(x) => imm!(x, |a, b| (a as u32 & b as u32) as u64),
+                Op::I32Or(x) => bin!(x, |a, b| (a as u32 | b as u32) as u64),
+                Op::I32OrImm(x) => imm!(x, |a, b| (a as u32 | b as u32) as u64),
+                Op::I32Xor(x) => bin!(x, |a, b| (a as u32 ^ b as u32) as u64),
+                Op::I32XorImm(x) => imm!(x, |a, b| (a as u32 ^ b as u32) as u64),
+                Op::I32Shl(x) => bin!(x, |a, b| (a as u32).wrapping_shl(b as u32) as u64),
+                Op::I32ShlImm(x) => imm!(x, |a, b| (a as u32).wrapping_shl(b as u32) as u64),
+                Op::I32ShrS(x) => bin!(x, |a, b| (a as i32).wrapping_shr(b as u32) as u32 as u64),
+                Op::I32ShrSImm(x) => {
+                    imm!(x, |a, b| (a as i32).wrapping_shr(b as u32) as u32 as u64)
+                }
+                Op::I32ShrU(x) => bin!(x, |a, b| (a as u32).wrapping_shr(b as u32) as u64),
+                Op::I32ShrUImm(x) => imm!(x, |a, b| (a as u32).wrapping_shr(b as u32) as u64),
+                Op::I32Rotl(x) => bin!(x, |a, b| (a as u32).rotate_left(b as u32 % 32) as u64),
+                Op::I32RotlImm(x) => imm!(x, |a, b| (a as u32).rotate_left(b as u32 % 32) as u64),
+                Op::I32Rotr(x) => bin!(x, |a, b| (a as u32).rotate_right(b as u32 % 32) as u64),
+                Op::I32RotrImm(x) => {
+                    imm!(x, |a, b| (a as u32).rotate_right(b as u32 % 32) as u64)
+                }
+
+                Op::I64Eqz(x) => un!(x, |a| of_bool(a == 0)),
+                Op::I64Eq(x) => bin!(x, |a, b| of_bool(a == b)),
+                Op::I64Ne(x) => bin!(x, |a, b| of_bool(a != b)),
+                Op::I64LtS(x) => bin!(x, |a, b| of_bool((a as i64) < b as i64)),
+                Op::I64LtU(x) => bin!(x, |a, b| of_bool(a < b)),
+                Op::I64GtS(x) => bin!(x, |a, b| of_bool(a as i64 > b as i64)),
+                Op::I64GtU(x) => bin!(x, |a, b| of_bool(a > b)),
+                Op::I64LeS(x) => bin!(x, |a, b| of_bool(a as i64 <= b as i64)),
+                Op::I64LeU(x) => bin!(x, |a, b| of_bool(a <= b)),
+                Op::I64GeS(x) => bin!(x, |a, b| of_bool(a as i64 >= b as i64)),
+                Op::I64GeU(x) => bin!(x, |a, b| of_bool(a >= b)),
+                Op::I64EqImm(x) => imm!(x, |a, b| of_bool(a == b)),
+                Op::I64NeImm(x) => imm!(x, |a, b| of_bool(a != b)),
+                Op::I64LtSImm(x) => imm!(x, |a, b| of_bool((a as i64) < b as i64)),
+                Op::I64LtUImm(x) => imm!(x, |a, b| of_bool(a < b)),
+                Op::I64GtSImm(x) => imm!(x, |a, b| of_bool(a as i64 > b as i64)),
+                Op::I64GtUImm(x) => imm!(x, |a, b| of_bool(a > b)),
+                Op::I64LeSImm(x) => imm!(x, |a, b| of_bool(a as i64 <= b as i64)),
+                Op::I64LeUImm(x) => imm!(x, |a, b| of_bool(a <= b)),
+                Op::I64GeSImm(x) => imm!(x, |a, b| of_bool(a as i64 >= b as i64)),
+                Op::I64GeUImm(x) => imm!(x, |a, b| of_bool(a >= b)),
+                Op::I64Clz(x) => un!(x, |a| a.leading_zeros() as u64),
+                Op::I64Ctz(x) => un!(x, |a| a.trailing_zeros() as u64),
+                Op::I64Popcnt(x) => un!(x, |a| a.count_ones() as u64),
+                Op::I64Add(x) => bin!(x, |a, b| a.wrapping_add(b)),
+                Op::I64AddImm(x) => imm!(x, |a, b| a.wrapping_add(b)),
+                Op::I64Sub(x) => bin!(x, |a, b| a.wrapping_sub(b)),
+                Op::I64Mul(x) => bin!(x, |a, b| a.wrapping_mul(b)),
+                Op::I64MulImm(x) => imm!(x, |a, b| a.wrapping_mul(b)),
+                Op::I64DivS(x) => {
+                    let (a, b) = (r!(x.a) as i64, r!(x.b) as i64);
+                    if b == 0 {
+                        trap!(TrapCode::IntegerDivisionByZero)
                     }
                     if a == i64::MIN && b == -1 {
-                        trap_with_state!(TrapCode::IntegerOverflow)
+                        trap!(TrapCode::IntegerOverflow)
                     }
-                    bin!(|_x, _y| (a / b) as u64)
+                    r!(x.d) = (a / b) as u64;
                 }
-                Op::I64DivU => {
-                    if s[sp - 1] == 0 {
-                        trap_with_state!(TrapCode::IntegerDivisionByZero)
+                Op::I64DivU(x) => {
+                    let (a, b) = (r!(x.a), r!(x.b));
+                    if b == 0 {
+                        trap!(TrapCode::IntegerDivisionByZero)
                     }
-                    bin!(|a, b| a / b)
+                    r!(x.d) = a / b;
                 }
-                Op::I64RemS => {
-                    if s[sp - 1] == 0 {
-                        trap_with_state!(TrapCode::IntegerDivisionByZero)
+                Op::I64RemS(x) => {
+                    let (a, b) = (r!(x.a) as i64, r!(x.b) as i64);
+                    if b == 0 {
+                        trap!(TrapCode::IntegerDivisionByZero)
                     }
-                    bin!(|a, b| (a as i64).wrapping_rem(b as i64) as u64)
+                    r!(x.d) = a.wrapping_rem(b) as u64;
                 }
-                Op::I64RemU => {
-                    if s[sp - 1] == 0 {
-                        trap_with_state!(TrapCode::IntegerDivisionByZero)
+                Op::I64RemU(x) => {
+                    let (a, b) = (r!(x.a), r!(x.b));
+                    if b == 0 {
+                        trap!(TrapCode::IntegerDivisionByZero)
                     }
-                    bin!(|a, b| a % b)
+                    r!(x.d) = a % b;
                 }
-                Op::I64And => bin!(|a, b| a & b),
-                Op::I64Or => bin!(|a, b| a | b),
-                Op::I64Xor => bin!(|a, b| a ^ b),
-                Op::I64Shl => bin!(|a, b| a.wrapping_shl(b as u32)),
-                Op::I64ShrS => bin!(|a, b| (a as i64).wrapping_shr(b as u32) as u64),
-                Op::I64ShrU => bin!(|a, b| a.wrapping_shr(b as u32)),
-                Op::I64Rotl => bin!(|a, b| a.rotate_left((b % 64) as u32)),
-                Op::I64Rotr => bin!(|a, b| a.rotate_right((b % 64) as u32)),
+                Op::I64And(x) => bin!(x, |a, b| a & b),
+                Op::I64AndImm(x) => imm!(x, |a, b| a & b),
+                Op::I64Or(x) => bin!(x, |a, b| a | b),
+                Op::I64OrImm(x) => imm!(x, |a, b| a | b),
+                Op::I64Xor(x) => bin!(x, |a, b| a ^ b),
+                Op::I64XorImm(x) => imm!(x, |a, b| a ^ b),
+                Op::I64Shl(x) => bin!(x, |a, b| a.wrapping_shl(b as u32)),
+                Op::I64ShlImm(x) => imm!(x, |a, b| a.wrapping_shl(b as u32)),
+                Op::I64ShrS(x) => bin!(x, |a, b| (a as i64).wrapping_shr(b as u32) as u64),
+                Op::I64ShrSImm(x) => imm!(x, |a, b| (a as i64).wrapping_shr(b as u32) as u64),
+                Op::I64ShrU(x) => bin!(x, |a, b| a.wrapping_shr(b as u32)),
+                Op::I64ShrUImm(x) => imm!(x, |a, b| a.wrapping_shr(b as u32)),
+                Op::I64Rotl(x) => bin!(x, |a, b| a.rotate_left((b % 64) as u32)),
+                Op::I64RotlImm(x) => imm!(x, |a, b| a.rotate_left((b % 64) as u32)),
+                Op::I64Rotr(x) => bin!(x, |a, b| a.rotate_right((b % 64) as u32)),
+                Op::I64RotrImm(x) => imm!(x, |a, b| a.rotate_right((b % 64) as u32)),
 
-                Op::F32Eq => bin!(|a, b| of_bool(f32_of(a) == f32_of(b))),
-                Op::F32Ne => bin!(|a, b| of_bool(f32_of(a) != f32_of(b))),
-                Op::F32Lt => bin!(|a, b| of_bool(f32_of(a) < f32_of(b))),
-                Op::F32Gt => bin!(|a, b| of_bool(f32_of(a) > f32_of(b))),
-                Op::F32Le => bin!(|a, b| of_bool(f32_of(a) <= f32_of(b))),
-                Op::F32Ge => bin!(|a, b| of_bool(f32_of(a) >= f32_of(b))),
-                Op::F32Abs => un!(|a| a & 0x7fff_ffff),
-                Op::F32Neg => un!(|a| (a as u32 ^ 0x8000_0000) as u64),
-                Op::F32Ceil => un!(|a| quiet32(f32_of(a).ceil())),
-                Op::F32Floor => un!(|a| quiet32(f32_of(a).floor())),
-                Op::F32Trunc => un!(|a| quiet32(f32_of(a).trunc())),
-                Op::F32Nearest => un!(|a| quiet32(f32_of(a).round_ties_even())),
-                Op::F32Sqrt => un!(|a| of_f32(f32_of(a).sqrt())),
-                Op::F32Add => bin!(|a, b| of_f32(f32_of(a) + f32_of(b))),
-                Op::F32Sub => bin!(|a, b| of_f32(f32_of(a) - f32_of(b))),
-                Op::F32Mul => bin!(|a, b| of_f32(f32_of(a) * f32_of(b))),
-                Op::F32Div => bin!(|a, b| of_f32(f32_of(a) / f32_of(b))),
-                Op::F32Min => bin!(|a, b| of_f32(f32_min(f32_of(a), f32_of(b)))),
-                Op::F32Max => bin!(|a, b| of_f32(f32_max(f32_of(a), f32_of(b)))),
-                Op::F32Copysign => {
-                    bin!(|a, b| ((a as u32 & 0x7fff_ffff) | (b as u32 & 0x8000_0000)) as u64)
+                Op::F32Eq(x) => bin!(x, |a, b| of_bool(f32_of(a) == f32_of(b))),
+                Op::F32Ne(x) => bin!(x, |a, b| of_bool(f32_of(a) != f32_of(b))),
+                Op::F32Lt(x) => bin!(x, |a, b| of_bool(f32_of(a) < f32_of(b))),
+                Op::F32Gt(x) => bin!(x, |a, b| of_bool(f32_of(a) > f32_of(b))),
+                Op::F32Le(x) => bin!(x, |a, b| of_bool(f32_of(a) <= f32_of(b))),
+                Op::F32Ge(x) => bin!(x, |a, b| of_bool(f32_of(a) >= f32_of(b))),
+                Op::F32Abs(x) => un!(x, |a| a & 0x7fff_ffff),
+                Op::F32Neg(x) => un!(x, |a| (a as u32 ^ 0x8000_0000) as u64),
+                Op::F32Ceil(x) => un!(x, |a| quiet32(f32_of(a).ceil())),
+                Op::F32Floor(x) => un!(x, |a| quiet32(f32_of(a).floor())),
+                Op::F32Trunc(x) => un!(x, |a| quiet32(f32_of(a).trunc())),
+                Op::F32Nearest(x) => un!(x, |a| quiet32(f32_of(a).round_ties_even())),
+                Op::F32Sqrt(x) => un!(x, |a| of_f32(f32_of(a).sqrt())),
+                Op::F32Add(x) => bin!(x, |a, b| of_f32(f32_of(a) + f32_of(b))),
+                Op::F32Sub(x) => bin!(x, |a, b| of_f32(f32_of(a) - f32_of(b))),
+                Op::F32Mul(x) => bin!(x, |a, b| of_f32(f32_of(a) * f32_of(b))),
+                Op::F32Div(x) => bin!(x, |a, b| of_f32(f32_of(a) / f32_of(b))),
+                Op::F32Min(x) => bin!(x, |a, b| of_f32(f32_min(f32_of(a), f32_of(b)))),
+                Op::F32Max(x) => bin!(x, |a, b| of_f32(f32_max(f32_of(a), f32_of(b)))),
+                Op::F32Copysign(x) => {
+                    bin!(
+                        x,
+                        |a, b| ((a as u32 & 0x7fff_ffff) | (b as u32 & 0x8000_0000)) as u64
+                    )
                 }
 
-                Op::F64Eq => bin!(|a, b| of_bool(f64_of(a) == f64_of(b))),
-                Op::F64Ne => bin!(|a, b| of_bool(f64_of(a) != f64_of(b))),
-                Op::F64Lt => bin!(|a, b| of_bool(f64_of(a) < f64_of(b))),
-                Op::F64Gt => bin!(|a, b| of_bool(f64_of(a) > f64_of(b))),
-                Op::F64Le => bin!(|a, b| of_bool(f64_of(a) <= f64_of(b))),
-                Op::F64Ge => bin!(|a, b| of_bool(f64_of(a) >= f64_of(b))),
-                Op::F64Abs => un!(|a| a & 0x7fff_ffff_ffff_ffff),
-                Op::F64Neg => un!(|a| a ^ 0x8000_0000_0000_0000),
-                Op::F64Ceil => un!(|a| quiet64(f64_of(a).ceil())),
-                Op::F64Floor => un!(|a| quiet64(f64_of(a).floor())),
-                Op::F64Trunc => un!(|a| quiet64(f64_of(a).trunc())),
-                Op::F64Nearest => un!(|a| quiet64(f64_of(a).round_ties_even())),
-                Op::F64Sqrt => un!(|a| of_f64(f64_of(a).sqrt())),
-                Op::F64Add => bin!(|a, b| of_f64(f64_of(a) + f64_of(b))),
-                Op::F64Sub => bin!(|a, b| of_f64(f64_of(a) - f64_of(b))),
-                Op::F64Mul => bin!(|a, b| of_f64(f64_of(a) * f64_of(b))),
-                Op::F64Div => bin!(|a, b| of_f64(f64_of(a) / f64_of(b))),
-                Op::F64Min => bin!(|a, b| of_f64(f64_min(f64_of(a), f64_of(b)))),
-                Op::F64Max => bin!(|a, b| of_f64(f64_max(f64_of(a), f64_of(b)))),
-                Op::F64Copysign => bin!(|a, b| (a & !(1 << 63)) | (b & (1 << 63))),
+                Op::F64Eq(x) => bin!(x, |a, b| of_bool(f64_of(a) == f64_of(b))),
+                Op::F64Ne(x) => bin!(x, |a, b| of_bool(f64_of(a) != f64_of(b))),
+                Op::F64Lt(x) => bin!(x, |a, b| of_bool(f64_of(a) < f64_of(b))),
+                Op::F64Gt(x) => bin!(x, |a, b| of_bool(f64_of(a) > f64_of(b))),
+                Op::F64Le(x) => bin!(x, |a, b| of_bool(f64_of(a) <= f64_of(b))),
+                Op::F64Ge(x) => bin!(x, |a, b| of_bool(f64_of(a) >= f64_of(b))),
+                Op::F64Abs(x) => un!(x, |a| a & 0x7fff_ffff_ffff_ffff),
+                Op::F64Neg(x) => un!(x, |a| a ^ 0x8000_0000_0000_0000),
+                Op::F64Ceil(x) => un!(x, |a| quiet64(f64_of(a).ceil())),
+                Op::F64Floor(x) => un!(x, |a| quiet64(f64_of(a).floor())),
+                Op::F64Trunc(x) => un!(x, |a| quiet64(f64_of(a).trunc())),
+                Op::F64Nearest(x) => un!(x, |a| quiet64(f64_of(a).round_ties_even())),
+                Op::F64Sqrt(x) => un!(x, |a| of_f64(f64_of(a).sqrt())),
+                Op::F64Add(x) => bin!(x, |a, b| of_f64(f64_of(a) + f64_of(b))),
+                Op::F64Sub(x) => bin!(x, |a, b| of_f64(f64_of(a) - f64_of(b))),
+                Op::F64Mul(x) => bin!(x, |a, b| of_f64(f64_of(a) * f64_of(b))),
+                Op::F64Div(x) => bin!(x, |a, b| of_f64(f64_of(a) / f64_of(b))),
+                Op::F64Min(x) => bin!(x, |a, b| of_f64(f64_min(f64_of(a), f64_of(b)))),
+                Op::F64Max(x) => bin!(x, |a, b| of_f64(f64_max(f64_of(a), f64_of(b)))),
+                Op::F64Copysign(x) => bin!(x, |a, b| (a & !(1 << 63)) | (b & (1 << 63))),
 
-                Op::I32WrapI64 => un!(|a| a as u32 as u64),
-                Op::I32TruncF32S => s[sp - 1] = tri!(i32_trunc_s(f32_of(s[sp - 1]) as f64)),
-                Op::I32TruncF32U => s[sp - 1] = tri!(i32_trunc_u(f32_of(s[sp - 1]) as f64)),
-                Op::I32TruncF64S => s[sp - 1] = tri!(i32_trunc_s(f64_of(s[sp - 1]))),
-                Op::I32TruncF64U => s[sp - 1] = tri!(i32_trunc_u(f64_of(s[sp - 1]))),
-                Op::I64ExtendI32S => un!(|a| a as i32 as i64 as u64),
-                Op::I64ExtendI32U => un!(|a| a as u32 as u64),
-                Op::I64TruncF32S => s[sp - 1] = tri!(i64_trunc_s(f32_of(s[sp - 1]) as f64)),
-                Op::I64TruncF32U => s[sp - 1] = tri!(i64_trunc_u(f32_of(s[sp - 1]) as f64)),
-                Op::I64TruncF64S => s[sp - 1] = tri!(i64_trunc_s(f64_of(s[sp - 1]))),
-                Op::I64TruncF64U => s[sp - 1] = tri!(i64_trunc_u(f64_of(s[sp - 1]))),
-                Op::F32ConvertI32S => un!(|a| of_f32(a as i32 as f32)),
-                Op::F32ConvertI32U => un!(|a| of_f32(a as u32 as f32)),
-                Op::F32ConvertI64S => un!(|a| of_f32(a as i64 as f32)),
-                Op::F32ConvertI64U => un!(|a| of_f32(a as f32)),
-                Op::F32DemoteF64 => un!(|a| of_f32(f64_of(a) as f32)),
-                Op::F64ConvertI32S => un!(|a| of_f64(a as i32 as f64)),
-                Op::F64ConvertI32U => un!(|a| of_f64(a as u32 as f64)),
-                Op::F64ConvertI64S => un!(|a| of_f64(a as i64 as f64)),
-                Op::F64ConvertI64U => un!(|a| of_f64(a as f64)),
-                Op::F64PromoteF32 => un!(|a| of_f64(f32_of(a) as f64)),
-                Op::I32Extend8S => un!(|a| a as i8 as i32 as u32 as u64),
-                Op::I32Extend16S => un!(|a| a as i16 as i32 as u32 as u64),
-                Op::I64Extend8S => un!(|a| a as i8 as i64 as u64),
-                Op::I64Extend16S => un!(|a| a as i16 as i64 as u64),
-                Op::I64Extend32S => un!(|a| a as i32 as i64 as u64),
+                Op::I32WrapI64(x) => un!(x, |a| a as u32 as u64),
+                Op::I32TruncF32S(x) => r!(x.d) = tri!(i32_trunc_s(f32_of(r!(x.a)) as f64)),
+                Op::I32TruncF32U(x) => r!(x.d) = tri!(i32_trunc_u(f32_of(r!(x.a)) as f64)),
+                Op::I32TruncF64S(x) => r!(x.d) = tri!(i32_trunc_s(f64_of(r!(x.a)))),
+                Op::I32TruncF64U(x) => r!(x.d) = tri!(i32_trunc_u(f64_of(r!(x.a)))),
+                Op::I64ExtendI32S(x) => un!(x, |a| a as i32 as i64 as u64),
+                Op::I64ExtendI32U(x) => un!(x, |a| a as u32 as u64),
+                Op::I64TruncF32S(x) => r!(x.d) = tri!(i64_trunc_s(f32_of(r!(x.a)) as f64)),
+                Op::I64TruncF32U(x) => r!(x.d) = tri!(i64_trunc_u(f32_of(r!(x.a)) as f64)),
+                Op::I64TruncF64S(x) => r!(x.d) = tri!(i64_trunc_s(f64_of(r!(x.a)))),
+                Op::I64TruncF64U(x) => r!(x.d) = tri!(i64_trunc_u(f64_of(r!(x.a)))),
+                Op::F32ConvertI32S(x) => un!(x, |a| of_f32(a as i32 as f32)),
+                Op::F32ConvertI32U(x) => un!(x, |a| of_f32(a as u32 as f32)),
+                Op::F32ConvertI64S(x) => un!(x, |a| of_f32(a as i64 as f32)),
+                Op::F32ConvertI64U(x) => un!(x, |a| of_f32(a as f32)),
+                Op::F32DemoteF64(x) => un!(x, |a| of_f32(f64_of(a) as f32)),
+                Op::F64ConvertI32S(x) => un!(x, |a| of_f64(a as i32 as f64)),
+                Op::F64ConvertI32U(x) => un!(x, |a| of_f64(a as u32 as f64)),
+                Op::F64ConvertI64S(x) => un!(x, |a| of_f64(a as i64 as f64)),
+                Op::F64ConvertI64U(x) => un!(x, |a| of_f64(a as f64)),
+                Op::F64PromoteF32(x) => un!(x, |a| of_f64(f32_of(a) as f64)),
+                Op::I32Extend8S(x) => un!(x, |a| a as i8 as i32 as u32 as u64),
+                Op::I32Extend16S(x) => un!(x, |a| a as i16 as i32 as u32 as u64),
+                Op::I64Extend8S(x) => un!(x, |a| a as i8 as i64 as u64),
+                Op::I64Extend16S(x) => un!(x, |a| a as i16 as i64 as u64),
+                Op::I64Extend32S(x) => un!(x, |a| a as i32 as i64 as u64),
                 // `as` saturates and maps NaN to 0: exactly the `trunc_sat` semantics.
-                Op::I32TruncSatF32S => un!(|a| f32_of(a) as i32 as u32 as u64),
-                Op::I32TruncSatF32U => un!(|a| f32_of(a) as u32 as u64),
-                Op::I32TruncSatF64S => un!(|a| f64_of(a) as i32 as u32 as u64),
-                Op::I32TruncSatF64U => un!(|a| f64_of(a) as u32 as u64),
-                Op::I64TruncSatF32S => un!(|a| f32_of(a) as i64 as u64),
-                Op::I64TruncSatF32U => un!(|a| f32_of(a) as u64),
-                Op::I64TruncSatF64S => un!(|a| f64_of(a) as i64 as u64),
-                Op::I64TruncSatF64U => un!(|a| f64_of(a) as u64),
+                Op::I32TruncSatF32S(x) => un!(x, |a| f32_of(a) as i32 as u32 as u64),
+                Op::I32TruncSatF32U(x) => un!(x, |a| f32_of(a) as u32 as u64),
+                Op::I32TruncSatF64S(x) => un!(x, |a| f64_of(a) as i32 as u32 as u64),
+                Op::I32TruncSatF64U(x) => un!(x, |a| f64_of(a) as u32 as u64),
+                Op::I64TruncSatF32S(x) => un!(x, |a| f32_of(a) as i64 as u64),
+                Op::I64TruncSatF32U(x) => un!(x, |a| f32_of(a) as u64),
+                Op::I64TruncSatF64S(x) => un!(x, |a| f64_of(a) as i64 as u64),
+                Op::I64TruncSatF64U(x) => un!(x, |a| f64_of(a) as u64),
             }
         }
     }

@@ -74,6 +74,9 @@ pub(crate) struct CompileFailure {
     pub message: String,
 }
 
+/// A body's translation, filled on first use.
+pub(crate) type CompiledSlot = OnceLock<Result<Arc<CompiledFunc>, CompileFailure>>;
+
 pub(crate) struct ModuleInner {
     pub engine: Engine,
     pub name: Option<String>,
@@ -104,7 +107,7 @@ pub(crate) struct ModuleInner {
     resources: Option<ValidatorResources>,
     /// Whether bodies still need validation when translated.
     lazy_validation: bool,
-    pub compiled: Box<[OnceLock<Result<Arc<CompiledFunc>, CompileFailure>>]>,
+    pub compiled: Box<[CompiledSlot]>,
     pub func_names: HashMap<u32, String>,
 }
 
@@ -379,14 +382,14 @@ fn decode_payload(
 ) -> Result<()> {
     match payload {
         Payload::Version {
-            encoding, range, ..
+            encoding: Encoding::Component,
+            range,
+            ..
         } => {
-            if encoding == Encoding::Component {
-                return Err(Error::compile(
-                    Some(range.start),
-                    "this is a component, not a core module",
-                ));
-            }
+            return Err(Error::compile(
+                Some(range.start),
+                "this is a component, not a core module",
+            ));
         }
         Payload::TypeSection(reader) => {
             for rec in reader.into_iter_with_offsets() {
@@ -541,11 +544,9 @@ fn decode_payload(
                 });
             }
         }
-        Payload::CustomSection(reader) => {
-            if reader.name() == "name" {
-                // A malformed name section is not an error (custom sections are advisory).
-                let _ = decode_names(m, reader.data(), reader.data_offset());
-            }
+        Payload::CustomSection(reader) if reader.name() == "name" => {
+            // A malformed name section is not an error (custom sections are advisory).
+            let _ = decode_names(m, reader.data(), reader.data_offset());
         }
         Payload::TagSection(reader) => {
             return Err(unsupported(reader.range().start, "exception handling"));

@@ -40,7 +40,7 @@ impl std::error::Error for MemoryAccessError {}
 impl Memory {
     /// A new memory of this type.
     pub fn new(mut store: impl AsContextMut, ty: MemoryType) -> Result<Memory> {
-        Ok(new_memory(&mut store.as_store_mut().inner, ty)?)
+        new_memory(&mut store.as_store_mut().inner, ty)
     }
     /// The memory's type (minimum = current size).
     pub fn ty(&self, store: impl AsContext) -> MemoryType {

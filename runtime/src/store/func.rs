@@ -43,7 +43,7 @@ impl<T> Caller<'_, T> {
             .exports
             .iter()
             .find(|(n, _)| n == name)
-            .map(|(_, e)| e.clone())
+            .map(|(_, e)| *e)
     }
 }
 
@@ -441,7 +441,7 @@ pub(crate) fn invoke<T>(store: &mut Store<T>, func: u32, raw: &mut [u64]) -> Res
         stack.slots.resize(np.max(nr).max(1024), 0);
     }
     stack.slots[..np].copy_from_slice(&raw[..np]);
-    stack.sp = np;
+    stack.sp = 0;
     store.inner.depth += 1;
     let result = drive(store, &mut stack, func);
     store.inner.depth -= 1;
@@ -465,7 +465,8 @@ fn drive<T>(store: &mut Store<T>, stack: &mut Stack, func: u32) -> Result<()> {
                 };
                 let (np, nr) = (ty.params().len(), ty.results().len());
                 let f = store.host_funcs[*host as usize].clone();
-                let sp = stack.sp;
+                // The arguments start at `stack.sp`; results go to the same place.
+                let at = stack.sp;
                 let mut buf = [0u64; 16];
                 let mut heap;
                 let raw: &mut [u64] = if np.max(nr) <= buf.len() {
@@ -474,14 +475,12 @@ fn drive<T>(store: &mut Store<T>, stack: &mut Stack, func: u32) -> Result<()> {
                     heap = vec![0u64; np.max(nr)];
                     &mut heap
                 };
-                raw[..np].copy_from_slice(&stack.slots[sp - np..sp]);
+                raw[..np].copy_from_slice(&stack.slots[at..at + np]);
                 let instance = stack.frames.last().map(|f| f.instance);
                 if let Err(e) = f(Caller { store, instance }, raw) {
                     return Err(with_trace(store, stack, e));
                 }
-                let base = sp - np;
-                stack.slots[base..base + nr].copy_from_slice(&raw[..nr]);
-                stack.sp = base + nr;
+                stack.slots[at..at + nr].copy_from_slice(&raw[..nr]);
             }
             Err(e) => return Err(with_trace(store, stack, e)),
         }

@@ -1,8 +1,17 @@
 //! Translation: one pass over a function body that validates each operator (when the body has
-//! not been validated yet) and emits the interpreter's [`Op`]s, resolving branch targets and
-//! stack fix-ups as it goes. Code after an unconditional branch is validated but not emitted.
+//! not been validated yet) and emits register-machine [`Op`]s.
+//!
+//! The translator mirrors the operand stack with [`Operand`]s: a value may still be *deferred*
+//! (a `local.get` or a constant not yet copied anywhere) or *materialized* in its canonical slot
+//! (`locals + depth`). Consumers read deferred locals in place and fold constants into
+//! immediates. Everything is materialized at control boundaries (blocks, branches, calls), so
+//! every path into a label sees the same slots. Code after an unconditional branch is
+//! validated but not emitted.
 
-use crate::ir::{BranchTarget, CompiledFunc, Op};
+use crate::ir::{
+    Bin, BinImm, BranchTarget, CallIndirect, CmpBr, CmpBrImm, CompiledFunc, Load, Op, Reg, Store,
+    Un,
+};
 use crate::module::ModuleInner;
 use wasmparser::{
     BinaryReaderError, BlockType, FuncValidator, FunctionBody, Operator, ValidatorResources,
@@ -32,6 +41,17 @@ impl From<BinaryReaderError> for TranslateError {
     }
 }
 
+/// Where an operand-stack value currently is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Operand {
+    /// In its canonical slot.
+    Slot,
+    /// Still in this local (a deferred `local.get`).
+    Local(Reg),
+    /// A deferred constant (raw slot bits).
+    Const(u64),
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum CtrlKind {
     Block,
@@ -51,7 +71,7 @@ enum Fixup {
 #[derive(Debug)]
 struct Ctrl {
     kind: CtrlKind,
-    /// Operand height below the block's parameters.
+    /// Operand depth below the block's parameters.
     height: u32,
     params: u32,
     results: u32,
@@ -66,12 +86,20 @@ struct Translator<'m> {
     module: &'m ModuleInner,
     ops: Vec<Op>,
     br_tables: Vec<BranchTarget>,
+    call_indirects: Vec<CallIndirect>,
     ctrl: Vec<Ctrl>,
-    /// Current operand stack height (slots above the locals).
-    height: u32,
-    max_height: u32,
+    /// The operand stack; entry `i` has canonical slot `locals + i`.
+    stack: Vec<Operand>,
+    /// Number of locals (params included): the first operand slot.
+    locals: u32,
+    max_depth: u32,
+    /// The function's result count.
+    results: u32,
     /// Inside dead code: how many blocks opened since it became dead, plus one.
     dead: u32,
+    /// The last op wrote the top operand's slot and nothing has jumped here since:
+    /// its destination may be retargeted or its compare fused with a branch.
+    last_result: Option<usize>,
     interrupts: bool,
 }
 
@@ -95,6 +123,7 @@ pub(crate) fn translate_function(
         }
         num_locals = num_locals
             .checked_add(count)
+            .filter(|n| *n < (1 << 26))
             .ok_or_else(|| TranslateError::new("too many locals", offset))?;
     }
     let config = module.engine.config();
@@ -102,6 +131,7 @@ pub(crate) fn translate_function(
         module,
         ops: Vec::new(),
         br_tables: Vec::new(),
+        call_indirects: Vec::new(),
         ctrl: vec![Ctrl {
             kind: CtrlKind::Function,
             height: 0,
@@ -111,9 +141,12 @@ pub(crate) fn translate_function(
             fixups: Vec::new(),
             else_fixup: None,
         }],
-        height: 0,
-        max_height: 0,
+        stack: Vec::new(),
+        locals: num_params + num_locals,
+        max_depth: 0,
+        results: num_results,
         dead: 0,
+        last_result: None,
         interrupts: config.consume_fuel || config.epoch_interruption,
     };
     if t.interrupts {
@@ -128,20 +161,28 @@ pub(crate) fn translate_function(
         t.translate(op, offset)?;
     }
     reader.finish()?;
-    let total_locals = num_params as u64 + num_locals as u64;
-    let max_height = total_locals + t.max_height as u64;
-    if max_height > u32::MAX as u64 / 2 {
+    let max_height = t.locals as u64 + t.max_depth as u64 + 1;
+    if max_height > (1 << 28) {
         return Err(TranslateError::new("function frame too large", 0));
     }
     Ok(CompiledFunc {
         func_index,
         ops: t.ops.into(),
         br_tables: t.br_tables.into(),
+        call_indirects: t.call_indirects.into(),
         num_params,
         num_locals,
-        num_results,
         max_height: max_height as u32,
     })
+}
+
+/// The immediate form of a constant, if it fits in an `i32` immediate for a 32- or 64-bit op.
+fn imm32(v: u64) -> Option<i32> {
+    Some(v as u32 as i32)
+}
+fn imm64(v: u64) -> Option<i32> {
+    let i = v as i64;
+    (i >= i32::MIN as i64 && i <= i32::MAX as i64).then_some(i as i32)
 }
 
 impl Translator<'_> {
@@ -149,21 +190,92 @@ impl Translator<'_> {
         self.ops.len() as u32
     }
 
-    fn push(&mut self, n: u32) {
-        self.height += n;
-        self.max_height = self.max_height.max(self.height);
+    /// Whether the last emitted op produced the top operand (see `last_result`).
+    fn last_is_result(&self) -> bool {
+        self.last_result.is_some() && self.last_result == self.ops.len().checked_sub(1)
     }
 
-    fn pop(&mut self, n: u32) {
-        // Validation guarantees the operands exist; saturate to stay panic-free regardless.
-        self.height = self.height.saturating_sub(n);
+    fn depth(&self) -> u32 {
+        self.stack.len() as u32
     }
 
-    /// Emits `op`, which pops `pops` slots and pushes `pushes`.
-    fn emit(&mut self, op: Op, pops: u32, pushes: u32) {
-        self.pop(pops);
-        self.push(pushes);
+    /// The canonical slot of operand entry `i`.
+    fn slot(&self, i: u32) -> Reg {
+        self.locals + i
+    }
+
+    fn emit(&mut self, op: Op) {
         self.ops.push(op);
+        self.last_result = None;
+    }
+
+    fn push(&mut self, operand: Operand) {
+        self.stack.push(operand);
+        self.max_depth = self.max_depth.max(self.depth());
+    }
+
+    /// Pushes a materialized result written by `op` (whose destination is the new slot).
+    fn push_result(&mut self, op: Op) {
+        self.ops.push(op);
+        self.push(Operand::Slot);
+        self.last_result = Some(self.ops.len() - 1);
+    }
+
+    /// The slot of the next pushed value.
+    fn next_slot(&self) -> Reg {
+        self.slot(self.depth())
+    }
+
+    /// Writes entry `i` into its canonical slot if it is deferred.
+    fn materialize(&mut self, i: usize) {
+        let d = self.slot(i as u32);
+        match self.stack[i] {
+            Operand::Slot => return,
+            Operand::Local(s) => self.ops.push(Op::Copy { d, s }),
+            Operand::Const(v) => self.ops.push(if v <= u32::MAX as u64 {
+                Op::Const32 { d, v: v as u32 }
+            } else {
+                Op::Const64 { d, v }
+            }),
+        }
+        self.stack[i] = Operand::Slot;
+        self.last_result = None;
+    }
+
+    fn materialize_all(&mut self) {
+        for i in 0..self.stack.len() {
+            self.materialize(i);
+        }
+    }
+
+    /// Pops the top entry as a readable slot (materializing a constant).
+    fn pop_reg(&mut self) -> Reg {
+        let i = self.stack.len() - 1;
+        if let Operand::Const(_) = self.stack[i] {
+            self.materialize(i);
+        }
+        let r = match self.stack[i] {
+            Operand::Local(l) => l,
+            _ => self.slot(i as u32),
+        };
+        self.stack.pop();
+        r
+    }
+
+    fn pop_operand(&mut self) -> (Operand, Reg) {
+        let i = self.stack.len() - 1;
+        let slot = self.slot(i as u32);
+        (self.stack.pop().expect("validated operand"), slot)
+    }
+
+    /// Materializes the top `n` entries and pops them; returns the first one's slot.
+    fn pop_canonical(&mut self, n: u32) -> Reg {
+        let len = self.stack.len();
+        for i in len - n as usize..len {
+            self.materialize(i);
+        }
+        self.stack.truncate(len - n as usize);
+        self.next_slot()
     }
 
     fn block_arity(&self, ty: BlockType) -> (u32, u32) {
@@ -178,8 +290,9 @@ impl Translator<'_> {
     }
 
     fn open(&mut self, kind: CtrlKind, ty: BlockType) {
+        self.materialize_all();
         let (params, results) = self.block_arity(ty);
-        let height = self.height.saturating_sub(params);
+        let height = self.depth().saturating_sub(params);
         self.ctrl.push(Ctrl {
             kind,
             height,
@@ -189,10 +302,11 @@ impl Translator<'_> {
             fixups: Vec::new(),
             else_fixup: None,
         });
+        self.last_result = None;
     }
 
-    /// The branch to label `depth` from the current height, with its fix-up.
-    fn branch_target(&mut self, depth: u32) -> (BranchTarget, Option<usize>) {
+    /// The branch to label `depth` from the current (materialized) stack.
+    fn branch_target(&self, depth: u32) -> (BranchTarget, Option<usize>) {
         let idx = self.ctrl.len() - 1 - depth as usize;
         let label = &self.ctrl[idx];
         let keep = if label.kind == CtrlKind::Loop {
@@ -200,44 +314,314 @@ impl Translator<'_> {
         } else {
             label.results
         };
-        let drop = self
-            .height
-            .saturating_sub(keep)
-            .saturating_sub(label.height);
         let pc = if label.kind == CtrlKind::Loop {
             label.loop_pc
         } else {
             u32::MAX
         };
-        (
-            BranchTarget { pc, drop, keep },
-            (pc == u32::MAX).then_some(idx),
-        )
+        let target = BranchTarget {
+            pc,
+            src: self.slot(self.depth().saturating_sub(keep)),
+            dst: self.slot(label.height),
+            keep,
+        };
+        (target, (pc == u32::MAX).then_some(idx))
     }
 
-    fn emit_branch(&mut self, depth: u32, conditional: bool) {
+    fn needs_copy(t: &BranchTarget) -> bool {
+        t.keep > 0 && t.src != t.dst
+    }
+
+    /// Emits an unconditional branch to label `depth`.
+    fn emit_br(&mut self, depth: u32) {
+        self.materialize_all();
         let (target, forward) = self.branch_target(depth);
-        let op = match (conditional, target.drop) {
-            (false, 0) => Op::Br(target.pc),
-            (false, _) => Op::BrDrop(target),
-            (true, 0) => Op::BrIfNez(target.pc),
-            (true, _) => Op::BrIfNezDrop(target),
-        };
         let at = self.ops.len();
-        self.ops.push(op);
+        if Self::needs_copy(&target) {
+            let t = self.br_tables.len();
+            self.br_tables.push(target);
+            self.emit(Op::BrCopy(t as u32));
+            if let Some(idx) = forward {
+                self.ctrl[idx].fixups.push(Fixup::Table(t));
+            }
+        } else {
+            self.emit(Op::Br(target.pc));
+            if let Some(idx) = forward {
+                self.ctrl[idx].fixups.push(Fixup::Op(at));
+            }
+        }
+    }
+
+    /// Emits a conditional branch to label `depth` taken when the popped condition is
+    /// non-zero (`when_true`) or zero.
+    fn emit_br_if(&mut self, depth: u32, when_true: bool) {
+        let fusable = self.last_is_result();
+        let (cond, cond_slot) = self.pop_operand();
+        let before = self.ops.len();
+        self.materialize_all();
+        let (target, forward) = self.branch_target(depth);
+        let fused_ok = fusable && self.ops.len() == before && cond == Operand::Slot;
+        let at;
+        if Self::needs_copy(&target) {
+            let c = self.cond_reg(cond, cond_slot);
+            let t = self.br_tables.len();
+            self.br_tables.push(target);
+            self.emit(if when_true {
+                Op::BrIfNezCopy { c, t: t as u32 }
+            } else {
+                Op::BrIfEqzCopy { c, t: t as u32 }
+            });
+            if let Some(idx) = forward {
+                self.ctrl[idx].fixups.push(Fixup::Table(t));
+            }
+            return;
+        }
+        let pc = target.pc;
+        if fused_ok && self.try_fuse_compare(cond_slot, when_true, pc) {
+            at = self.ops.len() - 1;
+        } else {
+            let c = self.cond_reg(cond, cond_slot);
+            at = self.ops.len();
+            self.emit(if when_true {
+                Op::BrIfNez { c, pc }
+            } else {
+                Op::BrIfEqz { c, pc }
+            });
+        }
+        self.last_result = None;
         if let Some(idx) = forward {
             self.ctrl[idx].fixups.push(Fixup::Op(at));
         }
     }
 
+    fn cond_reg(&mut self, cond: Operand, slot: Reg) -> Reg {
+        match cond {
+            Operand::Slot => slot,
+            Operand::Local(l) => l,
+            Operand::Const(v) => {
+                self.ops.push(Op::Const32 {
+                    d: slot,
+                    v: v as u32,
+                });
+                slot
+            }
+        }
+    }
+
+    /// Replaces the last op, an i32 compare (or `eqz`) writing `cond_slot`, by a fused
+    /// compare-and-branch. Returns false if the last op is not such a compare.
+    fn try_fuse_compare(&mut self, cond_slot: Reg, when_true: bool, pc: u32) -> bool {
+        let last = *self.ops.last().expect("fusable op");
+        macro_rules! fuse {
+            ($($op:ident => $t:ident / $f:ident),* ; $($imm:ident => $ti:ident / $fi:ident),* ;
+             eqz) => {
+                match last {
+                    $(Op::$op(Bin { d, a, b }) if d == cond_slot => {
+                        let br = CmpBr { a, b, pc };
+                        if when_true { Op::$t(br) } else { Op::$f(br) }
+                    })*
+                    $(Op::$imm(BinImm { d, a, imm }) if d == cond_slot => {
+                        let br = CmpBrImm { a, imm, pc };
+                        if when_true { Op::$ti(br) } else { Op::$fi(br) }
+                    })*
+                    Op::I32Eqz(Un { d, a }) if d == cond_slot => {
+                        if when_true { Op::BrIfEqz { c: a, pc } } else { Op::BrIfNez { c: a, pc } }
+                    }
+                    _ => return false,
+                }
+            };
+        }
+        let fused = fuse!(
+            I32Eq => BrI32Eq / BrI32Ne, I32Ne => BrI32Ne / BrI32Eq,
+            I32LtS => BrI32LtS / BrI32GeS, I32LtU => BrI32LtU / BrI32GeU,
+            I32GtS => BrI32GtS / BrI32LeS, I32GtU => BrI32GtU / BrI32LeU,
+            I32LeS => BrI32LeS / BrI32GtS, I32LeU => BrI32LeU / BrI32GtU,
+            I32GeS => BrI32GeS / BrI32LtS, I32GeU => BrI32GeU / BrI32LtU;
+            I32EqImm => BrI32EqImm / BrI32NeImm, I32NeImm => BrI32NeImm / BrI32EqImm,
+            I32LtSImm => BrI32LtSImm / BrI32GeSImm, I32LtUImm => BrI32LtUImm / BrI32GeUImm,
+            I32GtSImm => BrI32GtSImm / BrI32LeSImm, I32GtUImm => BrI32GtUImm / BrI32LeUImm,
+            I32LeSImm => BrI32LeSImm / BrI32GtSImm, I32LeUImm => BrI32LeUImm / BrI32GtUImm,
+            I32GeSImm => BrI32GeSImm / BrI32LtSImm, I32GeUImm => BrI32GeUImm / BrI32LtUImm;
+            eqz
+        );
+        *self.ops.last_mut().expect("fusable op") = fused;
+        true
+    }
+
     fn patch(&mut self, fixup: Fixup, pc: u32) {
         match fixup {
             Fixup::Op(at) => match &mut self.ops[at] {
-                Op::Br(t) | Op::BrIfNez(t) | Op::BrIfEqz(t) => *t = pc,
-                Op::BrDrop(t) | Op::BrIfNezDrop(t) => t.pc = pc,
-                _ => unreachable!("fixup points at a branch"),
+                Op::Br(t) | Op::BrIfNez { pc: t, .. } | Op::BrIfEqz { pc: t, .. } => *t = pc,
+                op => {
+                    if !patch_cmp_br(op, pc) {
+                        unreachable!("fixup points at a branch: {op:?}")
+                    }
+                }
             },
             Fixup::Table(at) => self.br_tables[at].pc = pc,
+        }
+    }
+
+    /// Emits the return of the function's results from the current stack.
+    fn emit_return(&mut self) {
+        let n = self.results;
+        match n {
+            0 => self.emit(Op::Return0),
+            1 => {
+                let src = self.pop_reg();
+                self.emit(Op::Return1 { src });
+                self.push(Operand::Slot);
+            }
+            _ => {
+                let src = self.pop_canonical(n);
+                self.emit(Op::ReturnN { src, n });
+                for _ in 0..n {
+                    self.push(Operand::Slot);
+                }
+            }
+        }
+    }
+
+    fn local_set(&mut self, local: Reg, tee: bool) {
+        let top = self.stack.len() - 1;
+        let hazard = self.stack[..top].contains(&Operand::Local(local));
+        let fusable = !hazard && self.stack[top] == Operand::Slot && self.last_is_result();
+        if fusable {
+            let d = self.ops.last_mut().and_then(|op| op.dst_mut());
+            if let Some(d) = d {
+                *d = local;
+                self.stack.pop();
+                self.last_result = None;
+                if tee {
+                    self.push(Operand::Local(local));
+                }
+                return;
+            }
+        }
+        if hazard {
+            for i in 0..top {
+                if self.stack[i] == Operand::Local(local) {
+                    self.materialize(i);
+                }
+            }
+        }
+        let (operand, slot) = self.pop_operand();
+        match operand {
+            Operand::Slot => self.emit(Op::Copy { d: local, s: slot }),
+            Operand::Local(s) => {
+                if s != local {
+                    self.emit(Op::Copy { d: local, s })
+                }
+            }
+            Operand::Const(v) => self.emit(if v <= u32::MAX as u64 {
+                Op::Const32 {
+                    d: local,
+                    v: v as u32,
+                }
+            } else {
+                Op::Const64 { d: local, v }
+            }),
+        }
+        if tee {
+            self.push(Operand::Local(local));
+        }
+    }
+
+    fn unary(&mut self, make: fn(Un) -> Op) {
+        let a = self.pop_reg();
+        let d = self.next_slot();
+        self.push_result(make(Un { d, a }));
+    }
+
+    /// A binary op; `imm` is its immediate form (if any), `commutative` lets a constant on the
+    /// left move right, `wide` says the immediate is sign-extended to 64 bits.
+    fn binary(
+        &mut self,
+        make: fn(Bin) -> Op,
+        imm: Option<fn(BinImm) -> Op>,
+        commutative: bool,
+        wide: bool,
+    ) {
+        let fits = |v: u64| if wide { imm64(v) } else { imm32(v) };
+        let len = self.stack.len();
+        if let Some(make_imm) = imm {
+            let (l, r) = (self.stack[len - 2], self.stack[len - 1]);
+            let konst = match (l, r) {
+                (_, Operand::Const(v)) if fits(v).is_some() => Some((v, false)),
+                (Operand::Const(v), _) if commutative && fits(v).is_some() => Some((v, true)),
+                _ => None,
+            };
+            if let Some((v, swapped)) = konst {
+                let a = if swapped {
+                    let a = self.pop_reg();
+                    self.stack.pop();
+                    a
+                } else {
+                    self.stack.pop();
+                    self.pop_reg()
+                };
+                let d = self.next_slot();
+                let imm = fits(v).expect("checked above");
+                self.push_result(make_imm(BinImm { d, a, imm }));
+                return;
+            }
+        }
+        let b = self.pop_reg();
+        let a = self.pop_reg();
+        let d = self.next_slot();
+        self.push_result(make(Bin { d, a, b }));
+    }
+
+    fn load(
+        &mut self,
+        make: fn(Load) -> Op,
+        memarg: wasmparser::MemArg,
+        offset: usize,
+    ) -> Result<()> {
+        let off = Self::offset(memarg, offset)?;
+        let addr = self.pop_reg();
+        let d = self.next_slot();
+        self.push_result(make(Load {
+            d,
+            addr,
+            offset: off,
+        }));
+        Ok(())
+    }
+
+    fn store(
+        &mut self,
+        make: fn(Store) -> Op,
+        memarg: wasmparser::MemArg,
+        offset: usize,
+    ) -> Result<()> {
+        let off = Self::offset(memarg, offset)?;
+        let v = self.pop_reg();
+        let addr = self.pop_reg();
+        self.emit(make(Store {
+            addr,
+            v,
+            offset: off,
+        }));
+        Ok(())
+    }
+
+    fn offset(memarg: wasmparser::MemArg, offset: usize) -> Result<u32> {
+        if memarg.memory != 0 || memarg.offset > u32::MAX as u64 {
+            return Err(TranslateError::new(
+                "multi-memory and memory64 accesses are not supported yet",
+                offset,
+            ));
+        }
+        Ok(memarg.offset as u32)
+    }
+
+    /// An op reading `pops` consecutive slots and writing `pushes` (0 or 1) at the first.
+    fn canonical(&mut self, pops: u32, pushes: u32, make: impl FnOnce(Reg) -> Op) {
+        let at = self.pop_canonical(pops);
+        self.emit(make(at));
+        for _ in 0..pushes {
+            self.push(Operand::Slot);
         }
     }
 
@@ -250,11 +634,11 @@ impl Translator<'_> {
                 }
                 Operator::Else if self.dead == 1 => {
                     self.dead = 0;
-                    return self.translate_else();
+                    return self.translate_else(true);
                 }
                 Operator::End if self.dead == 1 => {
                     self.dead = 0;
-                    return self.translate_end();
+                    return self.translate_end(true);
                 }
                 Operator::End => {
                     self.dead -= 1;
@@ -266,7 +650,7 @@ impl Translator<'_> {
         use Operator as O;
         match op {
             O::Unreachable => {
-                self.ops.push(Op::Unreachable);
+                self.emit(Op::Unreachable);
                 self.dead = 1;
             }
             O::Nop => {}
@@ -274,28 +658,37 @@ impl Translator<'_> {
             O::Loop { blockty } => {
                 self.open(CtrlKind::Loop, blockty);
                 if self.interrupts {
-                    self.ops.push(Op::Interrupt);
+                    self.emit(Op::Interrupt);
                 }
             }
             O::If { blockty } => {
-                self.pop(1);
+                // The condition is consumed before the block's stack starts.
+                let fusable = self.last_is_result();
+                let (cond, cond_slot) = self.pop_operand();
+                let before = self.ops.len();
                 self.open(CtrlKind::If, blockty);
-                let at = self.ops.len();
-                self.ops.push(Op::BrIfEqz(u32::MAX));
+                let fused = fusable
+                    && self.ops.len() == before
+                    && cond == Operand::Slot
+                    && self.try_fuse_compare(cond_slot, false, u32::MAX);
+                if !fused {
+                    let c = self.cond_reg(cond, cond_slot);
+                    self.emit(Op::BrIfEqz { c, pc: u32::MAX });
+                }
+                self.last_result = None;
+                let at = self.ops.len() - 1;
                 self.ctrl.last_mut().expect("if frame").else_fixup = Some(at);
             }
-            O::Else => self.translate_else()?,
-            O::End => self.translate_end()?,
+            O::Else => self.translate_else(false)?,
+            O::End => self.translate_end(false)?,
             O::Br { relative_depth } => {
-                self.emit_branch(relative_depth, false);
+                self.emit_br(relative_depth);
                 self.dead = 1;
             }
-            O::BrIf { relative_depth } => {
-                self.pop(1);
-                self.emit_branch(relative_depth, true);
-            }
+            O::BrIf { relative_depth } => self.emit_br_if(relative_depth, true),
             O::BrTable { targets } => {
-                self.pop(1);
+                let index = self.pop_reg();
+                self.materialize_all();
                 let start = self.br_tables.len() as u32;
                 let mut depths = Vec::with_capacity(targets.len() as usize + 1);
                 for t in targets.targets() {
@@ -310,20 +703,29 @@ impl Translator<'_> {
                         self.ctrl[idx].fixups.push(Fixup::Table(at));
                     }
                 }
-                self.ops.push(Op::BrTable {
+                self.emit(Op::BrTable {
+                    index,
                     start,
                     len: depths.len() as u32,
                 });
                 self.dead = 1;
             }
             O::Return => {
-                self.ops.push(Op::Return);
+                self.emit_return();
                 self.dead = 1;
             }
             O::Call { function_index } => {
                 let ty = self.module.func_type(function_index);
                 let (p, r) = (ty.params().len() as u32, ty.results().len() as u32);
-                self.emit(Op::Call(function_index), p, r);
+                // Only the arguments must sit in slots: the callee's frame starts there.
+                let base = self.pop_canonical(p);
+                self.emit(Op::Call {
+                    func: function_index,
+                    base,
+                });
+                for _ in 0..r {
+                    self.push(Operand::Slot);
+                }
             }
             O::CallIndirect {
                 type_index,
@@ -333,75 +735,108 @@ impl Translator<'_> {
                     Some(f) => (f.params().len() as u32, f.results().len() as u32),
                     None => (0, 0),
                 };
-                let type_id = self.module.type_ids[type_index as usize];
-                self.emit(
-                    Op::CallIndirect {
-                        type_id,
-                        table: table_index,
-                    },
-                    p + 1,
-                    r,
-                );
+                let index = self.pop_reg();
+                let base = self.pop_canonical(p);
+                let ci = self.call_indirects.len() as u32;
+                self.call_indirects.push(CallIndirect {
+                    type_id: self.module.type_ids[type_index as usize],
+                    table: table_index,
+                    index,
+                    base,
+                });
+                self.emit(Op::CallIndirect(ci));
+                for _ in 0..r {
+                    self.push(Operand::Slot);
+                }
             }
-            O::Drop => self.emit(Op::Drop, 1, 0),
-            O::Select | O::TypedSelect { .. } => self.emit(Op::Select, 3, 1),
-            O::LocalGet { local_index } => self.emit(Op::LocalGet(local_index), 0, 1),
-            O::LocalSet { local_index } => self.emit(Op::LocalSet(local_index), 1, 0),
-            O::LocalTee { local_index } => self.emit(Op::LocalTee(local_index), 1, 1),
-            O::GlobalGet { global_index } => self.emit(Op::GlobalGet(global_index), 0, 1),
-            O::GlobalSet { global_index } => self.emit(Op::GlobalSet(global_index), 1, 0),
-            O::TableGet { table } => self.emit(Op::TableGet(table), 1, 1),
-            O::TableSet { table } => self.emit(Op::TableSet(table), 2, 0),
-            O::TableSize { table } => self.emit(Op::TableSize(table), 0, 1),
-            O::TableGrow { table } => self.emit(Op::TableGrow(table), 2, 1),
-            O::TableFill { table } => self.emit(Op::TableFill(table), 3, 0),
+            O::Drop => {
+                self.stack.pop();
+                self.last_result = None;
+            }
+            O::Select | O::TypedSelect { .. } => {
+                self.canonical(3, 1, |d| Op::Select { d });
+            }
+            O::LocalGet { local_index } => {
+                self.push(Operand::Local(local_index));
+                self.last_result = None;
+            }
+            O::LocalSet { local_index } => self.local_set(local_index, false),
+            O::LocalTee { local_index } => self.local_set(local_index, true),
+            O::GlobalGet { global_index } => {
+                let d = self.next_slot();
+                self.push_result(Op::GlobalGet { d, g: global_index });
+            }
+            O::GlobalSet { global_index } => {
+                let s = self.pop_reg();
+                self.emit(Op::GlobalSet { s, g: global_index });
+            }
+            O::TableGet { table } => self.canonical(1, 1, |at| Op::TableGet { at, t: table }),
+            O::TableSet { table } => self.canonical(2, 0, |at| Op::TableSet { at, t: table }),
+            O::TableSize { table } => {
+                let d = self.next_slot();
+                self.push_result(Op::TableSize { d, t: table });
+            }
+            O::TableGrow { table } => self.canonical(2, 1, |at| Op::TableGrow { at, t: table }),
+            O::TableFill { table } => self.canonical(3, 0, |at| Op::TableFill { at, t: table }),
             O::TableCopy {
                 dst_table,
                 src_table,
-            } => self.emit(
-                Op::TableCopy {
-                    dst: dst_table,
-                    src: src_table,
-                },
-                3,
-                0,
-            ),
-            O::TableInit { elem_index, table } => self.emit(
-                Op::TableInit {
-                    table,
-                    elem: elem_index,
-                },
-                3,
-                0,
-            ),
-            O::ElemDrop { elem_index } => self.emit(Op::ElemDrop(elem_index), 0, 0),
-            O::RefNull { .. } => self.emit(Op::RefNull, 0, 1),
-            O::RefIsNull => self.emit(Op::RefIsNull, 1, 1),
-            O::RefFunc { function_index } => self.emit(Op::RefFunc(function_index), 0, 1),
-            O::MemorySize { mem } => self.emit(Op::MemorySize(mem), 0, 1),
-            O::MemoryGrow { mem } => self.emit(Op::MemoryGrow(mem), 1, 1),
-            O::MemoryFill { mem } => self.emit(Op::MemoryFill(mem), 3, 0),
-            O::MemoryCopy { dst_mem, src_mem } => self.emit(
-                Op::MemoryCopy {
-                    dst: dst_mem,
-                    src: src_mem,
-                },
-                3,
-                0,
-            ),
-            O::MemoryInit { data_index, mem } => self.emit(
-                Op::MemoryInit {
-                    mem,
-                    data: data_index,
-                },
-                3,
-                0,
-            ),
-            O::DataDrop { data_index } => self.emit(Op::DataDrop(data_index), 0, 0),
-            O::I32Const { value } => self.emit(Op::Const32(value as u32), 0, 1),
-            O::I64Const { value } => self.emit(Op::Const64(value as u64), 0, 1),
-            O::F32Const { value } => self.emit(Op::Const32(value.bits()), 0, 1),
-            O::F64Const { value } => self.emit(Op::Const64(value.bits()), 0, 1),
+            } => self.canonical(3, 0, |at| Op::TableCopy {
+                at,
+                dst: dst_table,
+                src: src_table,
+            }),
+            O::TableInit { elem_index, table } => self.canonical(3, 0, |at| Op::TableInit {
+                at,
+                table,
+                elem: elem_index,
+            }),
+            O::ElemDrop { elem_index } => self.emit(Op::ElemDrop(elem_index)),
+            O::RefNull { .. } => {
+                self.push(Operand::Const(0));
+                self.last_result = None;
+            }
+            O::RefIsNull => self.unary(Op::RefIsNull),
+            O::RefFunc { function_index } => {
+                let d = self.next_slot();
+                self.push_result(Op::RefFunc {
+                    d,
+                    f: function_index,
+                });
+            }
+            O::MemorySize { mem } => {
+                let d = self.next_slot();
+                self.push_result(Op::MemorySize { d, m: mem });
+            }
+            O::MemoryGrow { mem } => self.canonical(1, 1, |at| Op::MemoryGrow { at, m: mem }),
+            O::MemoryFill { mem } => self.canonical(3, 0, |at| Op::MemoryFill { at, m: mem }),
+            O::MemoryCopy { dst_mem, src_mem } => self.canonical(3, 0, |at| Op::MemoryCopy {
+                at,
+                dst: dst_mem,
+                src: src_mem,
+            }),
+            O::MemoryInit { data_index, mem } => self.canonical(3, 0, |at| Op::MemoryInit {
+                at,
+                mem,
+                data: data_index,
+            }),
+            O::DataDrop { data_index } => self.emit(Op::DataDrop(data_index)),
+            O::I32Const { value } => {
+                self.push(Operand::Const(value as u32 as u64));
+                self.last_result = None;
+            }
+            O::I64Const { value } => {
+                self.push(Operand::Const(value as u64));
+                self.last_result = None;
+            }
+            O::F32Const { value } => {
+                self.push(Operand::Const(value.bits() as u64));
+                self.last_result = None;
+            }
+            O::F64Const { value } => {
+                self.push(Operand::Const(value.bits()));
+                self.last_result = None;
+            }
             // Reinterpretations are free: slots hold raw bits.
             O::I32ReinterpretF32
             | O::F32ReinterpretI32
@@ -412,12 +847,15 @@ impl Translator<'_> {
         Ok(())
     }
 
-    fn translate_else(&mut self) -> Result<()> {
+    fn translate_else(&mut self, was_dead: bool) -> Result<()> {
+        if !was_dead {
+            self.materialize_all();
+        }
         let frame = self.ctrl.last().expect("else inside if");
         let (height, params) = (frame.height, frame.params);
         // The `then` arm jumps over the `else` arm.
         let at = self.ops.len();
-        self.ops.push(Op::Br(u32::MAX));
+        self.emit(Op::Br(u32::MAX));
         let pc = self.pc();
         let frame = self.ctrl.last_mut().expect("else inside if");
         frame.fixups.push(Fixup::Op(at));
@@ -425,21 +863,48 @@ impl Translator<'_> {
         if let Some(f) = frame.else_fixup.take() {
             self.patch(Fixup::Op(f), pc);
         }
-        self.height = height + params;
+        self.stack.truncate(height as usize);
+        for _ in 0..params {
+            self.push(Operand::Slot);
+        }
+        self.last_result = None;
         Ok(())
     }
 
-    fn translate_end(&mut self) -> Result<()> {
-        let frame = self.ctrl.pop().expect("end closes a frame");
-        if frame.kind == CtrlKind::Function {
-            // Forward branches to the function label land on this return.
+    fn translate_end(&mut self, was_dead: bool) -> Result<()> {
+        let kind = self.ctrl.last().expect("end closes a frame").kind;
+        if kind == CtrlKind::Function {
+            let frame = self.ctrl.pop().expect("function frame");
+            let results = frame.results;
+            if frame.fixups.is_empty() {
+                if !was_dead {
+                    self.emit_return();
+                }
+                return Ok(());
+            }
+            // Forward branches to the function label land on a return of the canonical
+            // result slots.
+            if !was_dead {
+                self.materialize_all();
+            }
             let pc = self.pc();
-            self.ops.push(Op::Return);
+            self.emit(match results {
+                0 => Op::Return0,
+                1 => Op::Return1 { src: self.slot(0) },
+                n => Op::ReturnN {
+                    src: self.slot(0),
+                    n,
+                },
+            });
             for f in frame.fixups {
                 self.patch(f, pc);
             }
             return Ok(());
         }
+        if !was_dead {
+            self.materialize_all();
+        }
+        let frame = self.ctrl.pop().expect("end closes a frame");
         let pc = self.pc();
         for f in frame.fixups.iter() {
             self.patch(*f, pc);
@@ -447,195 +912,230 @@ impl Translator<'_> {
         if let Some(f) = frame.else_fixup {
             self.patch(Fixup::Op(f), pc);
         }
-        self.height = frame.height + frame.results;
-        self.max_height = self.max_height.max(self.height);
+        self.stack.truncate(frame.height as usize);
+        for _ in 0..frame.results {
+            self.push(Operand::Slot);
+        }
+        self.last_result = None;
         Ok(())
     }
 
-    /// Numeric, memory-access and conversion instructions with a fixed stack effect.
+    /// Numeric, memory-access and conversion instructions.
     fn translate_plain(&mut self, op: Operator<'_>, offset: usize) -> Result<()> {
         use Operator as O;
-        macro_rules! mem {
-            ($memarg:expr, $op:ident, $pops:expr, $pushes:expr) => {{
-                let memarg = $memarg;
-                if memarg.memory != 0 || memarg.offset > u32::MAX as u64 {
-                    return Err(TranslateError::new(
-                        "multi-memory and memory64 accesses are not supported yet",
-                        offset,
-                    ));
+        match op {
+            O::I32Load { memarg } | O::F32Load { memarg } => {
+                self.load(Op::I32Load, memarg, offset)?
+            }
+            O::I64Load { memarg } | O::F64Load { memarg } => {
+                self.load(Op::I64Load, memarg, offset)?
+            }
+            O::I32Load8S { memarg } => self.load(Op::I32Load8S, memarg, offset)?,
+            O::I32Load8U { memarg } => self.load(Op::I32Load8U, memarg, offset)?,
+            O::I32Load16S { memarg } => self.load(Op::I32Load16S, memarg, offset)?,
+            O::I32Load16U { memarg } => self.load(Op::I32Load16U, memarg, offset)?,
+            O::I64Load8S { memarg } => self.load(Op::I64Load8S, memarg, offset)?,
+            O::I64Load8U { memarg } => self.load(Op::I64Load8U, memarg, offset)?,
+            O::I64Load16S { memarg } => self.load(Op::I64Load16S, memarg, offset)?,
+            O::I64Load16U { memarg } => self.load(Op::I64Load16U, memarg, offset)?,
+            O::I64Load32S { memarg } => self.load(Op::I64Load32S, memarg, offset)?,
+            O::I64Load32U { memarg } => self.load(Op::I64Load32U, memarg, offset)?,
+            O::I32Store { memarg } | O::F32Store { memarg } => {
+                self.store(Op::I32Store, memarg, offset)?
+            }
+            O::I64Store { memarg } | O::F64Store { memarg } => {
+                self.store(Op::I64Store, memarg, offset)?
+            }
+            O::I32Store8 { memarg } | O::I64Store8 { memarg } => {
+                self.store(Op::I32Store8, memarg, offset)?
+            }
+            O::I32Store16 { memarg } | O::I64Store16 { memarg } => {
+                self.store(Op::I32Store16, memarg, offset)?
+            }
+            O::I64Store32 { memarg } => self.store(Op::I64Store32, memarg, offset)?,
+
+            O::I32Eqz => self.unary(Op::I32Eqz),
+            O::I32Clz => self.unary(Op::I32Clz),
+            O::I32Ctz => self.unary(Op::I32Ctz),
+            O::I32Popcnt => self.unary(Op::I32Popcnt),
+            O::I64Eqz => self.unary(Op::I64Eqz),
+            O::I64Clz => self.unary(Op::I64Clz),
+            O::I64Ctz => self.unary(Op::I64Ctz),
+            O::I64Popcnt => self.unary(Op::I64Popcnt),
+
+            O::I32Eq => self.binary(Op::I32Eq, Some(Op::I32EqImm), true, false),
+            O::I32Ne => self.binary(Op::I32Ne, Some(Op::I32NeImm), true, false),
+            O::I32LtS => self.binary(Op::I32LtS, Some(Op::I32LtSImm), false, false),
+            O::I32LtU => self.binary(Op::I32LtU, Some(Op::I32LtUImm), false, false),
+            O::I32GtS => self.binary(Op::I32GtS, Some(Op::I32GtSImm), false, false),
+            O::I32GtU => self.binary(Op::I32GtU, Some(Op::I32GtUImm), false, false),
+            O::I32LeS => self.binary(Op::I32LeS, Some(Op::I32LeSImm), false, false),
+            O::I32LeU => self.binary(Op::I32LeU, Some(Op::I32LeUImm), false, false),
+            O::I32GeS => self.binary(Op::I32GeS, Some(Op::I32GeSImm), false, false),
+            O::I32GeU => self.binary(Op::I32GeU, Some(Op::I32GeUImm), false, false),
+            O::I32Add => self.binary(Op::I32Add, Some(Op::I32AddImm), true, false),
+            O::I32Sub => {
+                // x - c == x + (-c)
+                let top = self.stack.len() - 1;
+                if let Operand::Const(v) = self.stack[top] {
+                    self.stack[top] = Operand::Const((v as u32).wrapping_neg() as u64);
+                    self.binary(Op::I32Add, Some(Op::I32AddImm), false, false)
+                } else {
+                    self.binary(Op::I32Sub, None, false, false)
                 }
-                (Op::$op(memarg.offset as u32), $pops, $pushes)
-            }};
-        }
-        let (op, pops, pushes) = match op {
-            O::I32Load { memarg } => mem!(memarg, I32Load, 1, 1),
-            O::I64Load { memarg } => mem!(memarg, I64Load, 1, 1),
-            O::F32Load { memarg } => mem!(memarg, F32Load, 1, 1),
-            O::F64Load { memarg } => mem!(memarg, F64Load, 1, 1),
-            O::I32Load8S { memarg } => mem!(memarg, I32Load8S, 1, 1),
-            O::I32Load8U { memarg } => mem!(memarg, I32Load8U, 1, 1),
-            O::I32Load16S { memarg } => mem!(memarg, I32Load16S, 1, 1),
-            O::I32Load16U { memarg } => mem!(memarg, I32Load16U, 1, 1),
-            O::I64Load8S { memarg } => mem!(memarg, I64Load8S, 1, 1),
-            O::I64Load8U { memarg } => mem!(memarg, I64Load8U, 1, 1),
-            O::I64Load16S { memarg } => mem!(memarg, I64Load16S, 1, 1),
-            O::I64Load16U { memarg } => mem!(memarg, I64Load16U, 1, 1),
-            O::I64Load32S { memarg } => mem!(memarg, I64Load32S, 1, 1),
-            O::I64Load32U { memarg } => mem!(memarg, I64Load32U, 1, 1),
-            O::I32Store { memarg } => mem!(memarg, I32Store, 2, 0),
-            O::I64Store { memarg } => mem!(memarg, I64Store, 2, 0),
-            O::F32Store { memarg } => mem!(memarg, F32Store, 2, 0),
-            O::F64Store { memarg } => mem!(memarg, F64Store, 2, 0),
-            O::I32Store8 { memarg } => mem!(memarg, I32Store8, 2, 0),
-            O::I32Store16 { memarg } => mem!(memarg, I32Store16, 2, 0),
-            O::I64Store8 { memarg } => mem!(memarg, I64Store8, 2, 0),
-            O::I64Store16 { memarg } => mem!(memarg, I64Store16, 2, 0),
-            O::I64Store32 { memarg } => mem!(memarg, I64Store32, 2, 0),
+            }
+            O::I32Mul => self.binary(Op::I32Mul, Some(Op::I32MulImm), true, false),
+            O::I32DivS => self.binary(Op::I32DivS, None, false, false),
+            O::I32DivU => self.binary(Op::I32DivU, None, false, false),
+            O::I32RemS => self.binary(Op::I32RemS, None, false, false),
+            O::I32RemU => self.binary(Op::I32RemU, None, false, false),
+            O::I32And => self.binary(Op::I32And, Some(Op::I32AndImm), true, false),
+            O::I32Or => self.binary(Op::I32Or, Some(Op::I32OrImm), true, false),
+            O::I32Xor => self.binary(Op::I32Xor, Some(Op::I32XorImm), true, false),
+            O::I32Shl => self.binary(Op::I32Shl, Some(Op::I32ShlImm), false, false),
+            O::I32ShrS => self.binary(Op::I32ShrS, Some(Op::I32ShrSImm), false, false),
+            O::I32ShrU => self.binary(Op::I32ShrU, Some(Op::I32ShrUImm), false, false),
+            O::I32Rotl => self.binary(Op::I32Rotl, Some(Op::I32RotlImm), false, false),
+            O::I32Rotr => self.binary(Op::I32Rotr, Some(Op::I32RotrImm), false, false),
 
-            O::I32Eqz => (Op::I32Eqz, 1, 1),
-            O::I32Eq => (Op::I32Eq, 2, 1),
-            O::I32Ne => (Op::I32Ne, 2, 1),
-            O::I32LtS => (Op::I32LtS, 2, 1),
-            O::I32LtU => (Op::I32LtU, 2, 1),
-            O::I32GtS => (Op::I32GtS, 2, 1),
-            O::I32GtU => (Op::I32GtU, 2, 1),
-            O::I32LeS => (Op::I32LeS, 2, 1),
-            O::I32LeU => (Op::I32LeU, 2, 1),
-            O::I32GeS => (Op::I32GeS, 2, 1),
-            O::I32GeU => (Op::I32GeU, 2, 1),
-            O::I32Clz => (Op::I32Clz, 1, 1),
-            O::I32Ctz => (Op::I32Ctz, 1, 1),
-            O::I32Popcnt => (Op::I32Popcnt, 1, 1),
-            O::I32Add => (Op::I32Add, 2, 1),
-            O::I32Sub => (Op::I32Sub, 2, 1),
-            O::I32Mul => (Op::I32Mul, 2, 1),
-            O::I32DivS => (Op::I32DivS, 2, 1),
-            O::I32DivU => (Op::I32DivU, 2, 1),
-            O::I32RemS => (Op::I32RemS, 2, 1),
-            O::I32RemU => (Op::I32RemU, 2, 1),
-            O::I32And => (Op::I32And, 2, 1),
-            O::I32Or => (Op::I32Or, 2, 1),
-            O::I32Xor => (Op::I32Xor, 2, 1),
-            O::I32Shl => (Op::I32Shl, 2, 1),
-            O::I32ShrS => (Op::I32ShrS, 2, 1),
-            O::I32ShrU => (Op::I32ShrU, 2, 1),
-            O::I32Rotl => (Op::I32Rotl, 2, 1),
-            O::I32Rotr => (Op::I32Rotr, 2, 1),
+            O::I64Eq => self.binary(Op::I64Eq, Some(Op::I64EqImm), true, true),
+            O::I64Ne => self.binary(Op::I64Ne, Some(Op::I64NeImm), true, true),
+            O::I64LtS => self.binary(Op::I64LtS, Some(Op::I64LtSImm), false, true),
+            O::I64LtU => self.binary(Op::I64LtU, Some(Op::I64LtUImm), false, true),
+            O::I64GtS => self.binary(Op::I64GtS, Some(Op::I64GtSImm), false, true),
+            O::I64GtU => self.binary(Op::I64GtU, Some(Op::I64GtUImm), false, true),
+            O::I64LeS => self.binary(Op::I64LeS, Some(Op::I64LeSImm), false, true),
+            O::I64LeU => self.binary(Op::I64LeU, Some(Op::I64LeUImm), false, true),
+            O::I64GeS => self.binary(Op::I64GeS, Some(Op::I64GeSImm), false, true),
+            O::I64GeU => self.binary(Op::I64GeU, Some(Op::I64GeUImm), false, true),
+            O::I64Add => self.binary(Op::I64Add, Some(Op::I64AddImm), true, true),
+            O::I64Sub => {
+                let top = self.stack.len() - 1;
+                match self.stack[top] {
+                    Operand::Const(v) if v != i64::MIN as u64 => {
+                        self.stack[top] = Operand::Const(v.wrapping_neg());
+                        self.binary(Op::I64Add, Some(Op::I64AddImm), false, true)
+                    }
+                    _ => self.binary(Op::I64Sub, None, false, true),
+                }
+            }
+            O::I64Mul => self.binary(Op::I64Mul, Some(Op::I64MulImm), true, true),
+            O::I64DivS => self.binary(Op::I64DivS, None, false, true),
+            O::I64DivU => self.binary(Op::I64DivU, None, false, true),
+            O::I64RemS => self.binary(Op::I64RemS, None, false, true),
+            O::I64RemU => self.binary(Op::I64RemU, None, false, true),
+            O::I64And => self.binary(Op::I64And, Some(Op::I64AndImm), true, true),
+            O::I64Or => self.binary(Op::I64Or, Some(Op::I64OrImm), true, true),
+            O::I64Xor => self.binary(Op::I64Xor, Some(Op::I64XorImm), true, true),
+            O::I64Shl => self.binary(Op::I64Shl, Some(Op::I64ShlImm), false, true),
+            O::I64ShrS => self.binary(Op::I64ShrS, Some(Op::I64ShrSImm), false, true),
+            O::I64ShrU => self.binary(Op::I64ShrU, Some(Op::I64ShrUImm), false, true),
+            O::I64Rotl => self.binary(Op::I64Rotl, Some(Op::I64RotlImm), false, true),
+            O::I64Rotr => self.binary(Op::I64Rotr, Some(Op::I64RotrImm), false, true),
 
-            O::I64Eqz => (Op::I64Eqz, 1, 1),
-            O::I64Eq => (Op::I64Eq, 2, 1),
-            O::I64Ne => (Op::I64Ne, 2, 1),
-            O::I64LtS => (Op::I64LtS, 2, 1),
-            O::I64LtU => (Op::I64LtU, 2, 1),
-            O::I64GtS => (Op::I64GtS, 2, 1),
-            O::I64GtU => (Op::I64GtU, 2, 1),
-            O::I64LeS => (Op::I64LeS, 2, 1),
-            O::I64LeU => (Op::I64LeU, 2, 1),
-            O::I64GeS => (Op::I64GeS, 2, 1),
-            O::I64GeU => (Op::I64GeU, 2, 1),
-            O::I64Clz => (Op::I64Clz, 1, 1),
-            O::I64Ctz => (Op::I64Ctz, 1, 1),
-            O::I64Popcnt => (Op::I64Popcnt, 1, 1),
-            O::I64Add => (Op::I64Add, 2, 1),
-            O::I64Sub => (Op::I64Sub, 2, 1),
-            O::I64Mul => (Op::I64Mul, 2, 1),
-            O::I64DivS => (Op::I64DivS, 2, 1),
-            O::I64DivU => (Op::I64DivU, 2, 1),
-            O::I64RemS => (Op::I64RemS, 2, 1),
-            O::I64RemU => (Op::I64RemU, 2, 1),
-            O::I64And => (Op::I64And, 2, 1),
-            O::I64Or => (Op::I64Or, 2, 1),
-            O::I64Xor => (Op::I64Xor, 2, 1),
-            O::I64Shl => (Op::I64Shl, 2, 1),
-            O::I64ShrS => (Op::I64ShrS, 2, 1),
-            O::I64ShrU => (Op::I64ShrU, 2, 1),
-            O::I64Rotl => (Op::I64Rotl, 2, 1),
-            O::I64Rotr => (Op::I64Rotr, 2, 1),
+            O::F32Eq => self.binary(Op::F32Eq, None, false, false),
+            O::F32Ne => self.binary(Op::F32Ne, None, false, false),
+            O::F32Lt => self.binary(Op::F32Lt, None, false, false),
+            O::F32Gt => self.binary(Op::F32Gt, None, false, false),
+            O::F32Le => self.binary(Op::F32Le, None, false, false),
+            O::F32Ge => self.binary(Op::F32Ge, None, false, false),
+            O::F32Abs => self.unary(Op::F32Abs),
+            O::F32Neg => self.unary(Op::F32Neg),
+            O::F32Ceil => self.unary(Op::F32Ceil),
+            O::F32Floor => self.unary(Op::F32Floor),
+            O::F32Trunc => self.unary(Op::F32Trunc),
+            O::F32Nearest => self.unary(Op::F32Nearest),
+            O::F32Sqrt => self.unary(Op::F32Sqrt),
+            O::F32Add => self.binary(Op::F32Add, None, false, false),
+            O::F32Sub => self.binary(Op::F32Sub, None, false, false),
+            O::F32Mul => self.binary(Op::F32Mul, None, false, false),
+            O::F32Div => self.binary(Op::F32Div, None, false, false),
+            O::F32Min => self.binary(Op::F32Min, None, false, false),
+            O::F32Max => self.binary(Op::F32Max, None, false, false),
+            O::F32Copysign => self.binary(Op::F32Copysign, None, false, false),
 
-            O::F32Eq => (Op::F32Eq, 2, 1),
-            O::F32Ne => (Op::F32Ne, 2, 1),
-            O::F32Lt => (Op::F32Lt, 2, 1),
-            O::F32Gt => (Op::F32Gt, 2, 1),
-            O::F32Le => (Op::F32Le, 2, 1),
-            O::F32Ge => (Op::F32Ge, 2, 1),
-            O::F32Abs => (Op::F32Abs, 1, 1),
-            O::F32Neg => (Op::F32Neg, 1, 1),
-            O::F32Ceil => (Op::F32Ceil, 1, 1),
-            O::F32Floor => (Op::F32Floor, 1, 1),
-            O::F32Trunc => (Op::F32Trunc, 1, 1),
-            O::F32Nearest => (Op::F32Nearest, 1, 1),
-            O::F32Sqrt => (Op::F32Sqrt, 1, 1),
-            O::F32Add => (Op::F32Add, 2, 1),
-            O::F32Sub => (Op::F32Sub, 2, 1),
-            O::F32Mul => (Op::F32Mul, 2, 1),
-            O::F32Div => (Op::F32Div, 2, 1),
-            O::F32Min => (Op::F32Min, 2, 1),
-            O::F32Max => (Op::F32Max, 2, 1),
-            O::F32Copysign => (Op::F32Copysign, 2, 1),
+            O::F64Eq => self.binary(Op::F64Eq, None, false, false),
+            O::F64Ne => self.binary(Op::F64Ne, None, false, false),
+            O::F64Lt => self.binary(Op::F64Lt, None, false, false),
+            O::F64Gt => self.binary(Op::F64Gt, None, false, false),
+            O::F64Le => self.binary(Op::F64Le, None, false, false),
+            O::F64Ge => self.binary(Op::F64Ge, None, false, false),
+            O::F64Abs => self.unary(Op::F64Abs),
+            O::F64Neg => self.unary(Op::F64Neg),
+            O::F64Ceil => self.unary(Op::F64Ceil),
+            O::F64Floor => self.unary(Op::F64Floor),
+            O::F64Trunc => self.unary(Op::F64Trunc),
+            O::F64Nearest => self.unary(Op::F64Nearest),
+            O::F64Sqrt => self.unary(Op::F64Sqrt),
+            O::F64Add => self.binary(Op::F64Add, None, false, false),
+            O::F64Sub => self.binary(Op::F64Sub, None, false, false),
+            O::F64Mul => self.binary(Op::F64Mul, None, false, false),
+            O::F64Div => self.binary(Op::F64Div, None, false, false),
+            O::F64Min => self.binary(Op::F64Min, None, false, false),
+            O::F64Max => self.binary(Op::F64Max, None, false, false),
+            O::F64Copysign => self.binary(Op::F64Copysign, None, false, false),
 
-            O::F64Eq => (Op::F64Eq, 2, 1),
-            O::F64Ne => (Op::F64Ne, 2, 1),
-            O::F64Lt => (Op::F64Lt, 2, 1),
-            O::F64Gt => (Op::F64Gt, 2, 1),
-            O::F64Le => (Op::F64Le, 2, 1),
-            O::F64Ge => (Op::F64Ge, 2, 1),
-            O::F64Abs => (Op::F64Abs, 1, 1),
-            O::F64Neg => (Op::F64Neg, 1, 1),
-            O::F64Ceil => (Op::F64Ceil, 1, 1),
-            O::F64Floor => (Op::F64Floor, 1, 1),
-            O::F64Trunc => (Op::F64Trunc, 1, 1),
-            O::F64Nearest => (Op::F64Nearest, 1, 1),
-            O::F64Sqrt => (Op::F64Sqrt, 1, 1),
-            O::F64Add => (Op::F64Add, 2, 1),
-            O::F64Sub => (Op::F64Sub, 2, 1),
-            O::F64Mul => (Op::F64Mul, 2, 1),
-            O::F64Div => (Op::F64Div, 2, 1),
-            O::F64Min => (Op::F64Min, 2, 1),
-            O::F64Max => (Op::F64Max, 2, 1),
-            O::F64Copysign => (Op::F64Copysign, 2, 1),
-
-            O::I32WrapI64 => (Op::I32WrapI64, 1, 1),
-            O::I32TruncF32S => (Op::I32TruncF32S, 1, 1),
-            O::I32TruncF32U => (Op::I32TruncF32U, 1, 1),
-            O::I32TruncF64S => (Op::I32TruncF64S, 1, 1),
-            O::I32TruncF64U => (Op::I32TruncF64U, 1, 1),
-            O::I64ExtendI32S => (Op::I64ExtendI32S, 1, 1),
-            O::I64ExtendI32U => (Op::I64ExtendI32U, 1, 1),
-            O::I64TruncF32S => (Op::I64TruncF32S, 1, 1),
-            O::I64TruncF32U => (Op::I64TruncF32U, 1, 1),
-            O::I64TruncF64S => (Op::I64TruncF64S, 1, 1),
-            O::I64TruncF64U => (Op::I64TruncF64U, 1, 1),
-            O::F32ConvertI32S => (Op::F32ConvertI32S, 1, 1),
-            O::F32ConvertI32U => (Op::F32ConvertI32U, 1, 1),
-            O::F32ConvertI64S => (Op::F32ConvertI64S, 1, 1),
-            O::F32ConvertI64U => (Op::F32ConvertI64U, 1, 1),
-            O::F32DemoteF64 => (Op::F32DemoteF64, 1, 1),
-            O::F64ConvertI32S => (Op::F64ConvertI32S, 1, 1),
-            O::F64ConvertI32U => (Op::F64ConvertI32U, 1, 1),
-            O::F64ConvertI64S => (Op::F64ConvertI64S, 1, 1),
-            O::F64ConvertI64U => (Op::F64ConvertI64U, 1, 1),
-            O::F64PromoteF32 => (Op::F64PromoteF32, 1, 1),
-            O::I32Extend8S => (Op::I32Extend8S, 1, 1),
-            O::I32Extend16S => (Op::I32Extend16S, 1, 1),
-            O::I64Extend8S => (Op::I64Extend8S, 1, 1),
-            O::I64Extend16S => (Op::I64Extend16S, 1, 1),
-            O::I64Extend32S => (Op::I64Extend32S, 1, 1),
-            O::I32TruncSatF32S => (Op::I32TruncSatF32S, 1, 1),
-            O::I32TruncSatF32U => (Op::I32TruncSatF32U, 1, 1),
-            O::I32TruncSatF64S => (Op::I32TruncSatF64S, 1, 1),
-            O::I32TruncSatF64U => (Op::I32TruncSatF64U, 1, 1),
-            O::I64TruncSatF32S => (Op::I64TruncSatF32S, 1, 1),
-            O::I64TruncSatF32U => (Op::I64TruncSatF32U, 1, 1),
-            O::I64TruncSatF64S => (Op::I64TruncSatF64S, 1, 1),
-            O::I64TruncSatF64U => (Op::I64TruncSatF64U, 1, 1),
+            O::I32WrapI64 => self.unary(Op::I32WrapI64),
+            O::I32TruncF32S => self.unary(Op::I32TruncF32S),
+            O::I32TruncF32U => self.unary(Op::I32TruncF32U),
+            O::I32TruncF64S => self.unary(Op::I32TruncF64S),
+            O::I32TruncF64U => self.unary(Op::I32TruncF64U),
+            O::I64ExtendI32S => self.unary(Op::I64ExtendI32S),
+            O::I64ExtendI32U => self.unary(Op::I64ExtendI32U),
+            O::I64TruncF32S => self.unary(Op::I64TruncF32S),
+            O::I64TruncF32U => self.unary(Op::I64TruncF32U),
+            O::I64TruncF64S => self.unary(Op::I64TruncF64S),
+            O::I64TruncF64U => self.unary(Op::I64TruncF64U),
+            O::F32ConvertI32S => self.unary(Op::F32ConvertI32S),
+            O::F32ConvertI32U => self.unary(Op::F32ConvertI32U),
+            O::F32ConvertI64S => self.unary(Op::F32ConvertI64S),
+            O::F32ConvertI64U => self.unary(Op::F32ConvertI64U),
+            O::F32DemoteF64 => self.unary(Op::F32DemoteF64),
+            O::F64ConvertI32S => self.unary(Op::F64ConvertI32S),
+            O::F64ConvertI32U => self.unary(Op::F64ConvertI32U),
+            O::F64ConvertI64S => self.unary(Op::F64ConvertI64S),
+            O::F64ConvertI64U => self.unary(Op::F64ConvertI64U),
+            O::F64PromoteF32 => self.unary(Op::F64PromoteF32),
+            O::I32Extend8S => self.unary(Op::I32Extend8S),
+            O::I32Extend16S => self.unary(Op::I32Extend16S),
+            O::I64Extend8S => self.unary(Op::I64Extend8S),
+            O::I64Extend16S => self.unary(Op::I64Extend16S),
+            O::I64Extend32S => self.unary(Op::I64Extend32S),
+            O::I32TruncSatF32S => self.unary(Op::I32TruncSatF32S),
+            O::I32TruncSatF32U => self.unary(Op::I32TruncSatF32U),
+            O::I32TruncSatF64S => self.unary(Op::I32TruncSatF64S),
+            O::I32TruncSatF64U => self.unary(Op::I32TruncSatF64U),
+            O::I64TruncSatF32S => self.unary(Op::I64TruncSatF32S),
+            O::I64TruncSatF32U => self.unary(Op::I64TruncSatF32U),
+            O::I64TruncSatF64S => self.unary(Op::I64TruncSatF64S),
+            O::I64TruncSatF64U => self.unary(Op::I64TruncSatF64U),
             other => {
                 return Err(TranslateError::new(
                     format!("instruction {other:?} is not supported yet"),
                     offset,
                 ))
             }
-        };
-        self.emit(op, pops, pushes);
+        }
         Ok(())
     }
+}
+
+/// Sets the target of a fused compare-and-branch.
+fn patch_cmp_br(op: &mut Op, pc: u32) -> bool {
+    macro_rules! patch {
+        ($($r:ident),*; $($i:ident),*) => {
+            match op {
+                $(Op::$r(CmpBr { pc: t, .. }) => *t = pc,)*
+                $(Op::$i(CmpBrImm { pc: t, .. }) => *t = pc,)*
+                _ => return false,
+            }
+        };
+    }
+    patch!(
+        BrI32Eq, BrI32Ne, BrI32LtS, BrI32LtU, BrI32GtS, BrI32GtU, BrI32LeS, BrI32LeU, BrI32GeS,
+        BrI32GeU;
+        BrI32EqImm, BrI32NeImm, BrI32LtSImm, BrI32LtUImm, BrI32GtSImm, BrI32GtUImm,
+        BrI32LeSImm, BrI32LeUImm, BrI32GeSImm, BrI32GeUImm
+    );
+    true
 }

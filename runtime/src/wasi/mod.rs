@@ -65,6 +65,13 @@ impl WasiCtx {
     }
 }
 
+impl Default for WasiCtx {
+    /// A context that grants nothing (as `WasiCtxBuilder::new().build()`).
+    fn default() -> Self {
+        WasiCtxBuilder::new().build()
+    }
+}
+
 /// Builds a [`WasiCtx`]. See the [module docs](self) for the calling style.
 #[derive(Debug, Default)]
 pub struct WasiCtxBuilder {
