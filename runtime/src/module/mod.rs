@@ -235,6 +235,15 @@ impl ModuleInner {
         }
     }
 
+    /// Like [`Self::compiled_func`], borrowing the body (it lives as long as the module).
+    pub(crate) fn compiled_func_ref(&self, defined: u32) -> Result<&CompiledFunc> {
+        let cell = &self.compiled[defined as usize];
+        match cell.get_or_init(|| self.compile_body(defined)) {
+            Ok(f) => Ok(f),
+            Err(f) => Err(Error::compile(f.offset, &f.message)),
+        }
+    }
+
     fn compile_body(&self, defined: u32) -> Result<Arc<CompiledFunc>, CompileFailure> {
         let range = self.bodies[defined as usize].clone();
         let mut reader = BinaryReader::new(&self.bytes[range.clone()], range.start);

@@ -499,8 +499,8 @@ fn with_trace<T>(store: &Store<T>, stack: &Stack, mut err: Error) -> Error {
                     let module = &store.inner.instances[f.instance as usize].module;
                     FrameInfo {
                         module_name: module.name.clone(),
-                        func_index: f.code.func_index,
-                        func_name: module.func_names.get(&f.code.func_index).cloned(),
+                        func_index: f.code.get().func_index,
+                        func_name: module.func_names.get(&f.code.get().func_index).cloned(),
                     }
                 })
                 .collect();

@@ -131,6 +131,9 @@ pub(crate) struct StoreInner {
     pub stacks: Vec<Stack>,
     /// Host -> wasm re-entries currently active.
     pub depth: usize,
+    /// Copies of the engine's limits, read on every call.
+    pub max_call_depth: usize,
+    pub max_stack_slots: usize,
 }
 
 /// Everything a guest owns at run time, plus the embedder's data.
@@ -157,6 +160,8 @@ impl<T> Store<T> {
                 limits: StoreLimits::default(),
                 stacks: Vec::new(),
                 depth: 0,
+                max_call_depth: engine.config().max_call_depth,
+                max_stack_slots: engine.config().max_stack_slots,
             },
             host_funcs: Vec::new(),
             data,
