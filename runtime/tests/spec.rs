@@ -12,6 +12,12 @@
 //! trial passes while at least one directive fails, and fails with "XPASS" once the file passes
 //! completely. A panic inside the engine is caught and is always a failure.
 //!
+//! `known_differences` in the same file lists single directives (file + line) whose test content
+//! conflicts with the WebAssembly 2.0 semantics the engine implements. Such a directive is
+//! expected to fail and is counted as a known difference, not as passed; if it passes, or the
+//! engine panics on it, the file's trial fails. Every other directive of the file stays strict.
+//! The `skiplist` trial checks both lists, including that each entry's line starts a directive.
+//!
 //! After the trials one summary line is printed. `--record` (removed before libtest-mimic parses
 //! the arguments) appends the totals to `reports/spec-history.csv`. `SPEC_BY_SET=1` in the
 //! environment prints a per-directory breakdown before the summary line.
@@ -120,10 +126,13 @@ fn discover() -> Vec<SpecFile> {
     files
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
 struct Skiplist {
     #[serde(rename = "$comment")]
     _comment: serde_json::Value,
+    #[serde(default)]
+    known_differences: Vec<KnownDifference>,
     skip: Vec<SkipEntry>,
 }
 
@@ -135,20 +144,30 @@ struct SkipEntry {
     fix: String,
 }
 
+/// One directive whose test content conflicts with the WebAssembly 2.0 semantics the engine
+/// implements: it is expected to fail.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KnownDifference {
+    file: String,
+    /// 1-based line on which the directive starts.
+    line: usize,
+    reason: String,
+    fix: String,
+}
+
 fn skiplist_path() -> PathBuf {
     workspace_root().join("skiplists").join("spec.json")
 }
 
-fn load_skiplist() -> Result<Vec<SkipEntry>, String> {
+fn load_skiplist() -> Result<Skiplist, String> {
     let path = skiplist_path();
     let text = match std::fs::read_to_string(&path) {
         Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Skiplist::default()),
         Err(e) => return Err(format!("{}: {e}", path.display())),
     };
-    let list: Skiplist =
-        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-    Ok(list.skip)
+    serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// Problems with the skiplist itself: unknown files, duplicates, must-pass files, empty fields.
@@ -176,6 +195,117 @@ fn check_skiplist(entries: &[SkipEntry], files: &[SpecFile]) -> Vec<String> {
     problems
 }
 
+/// Problems with `known_differences` that need no parsing: unknown or skiplisted files,
+/// duplicates, line 0, empty fields.
+fn check_known_differences(
+    known: &[KnownDifference],
+    skip: &[SkipEntry],
+    files: &[SpecFile],
+) -> Vec<String> {
+    let names: HashSet<&str> = files.iter().map(|f| f.name.as_str()).collect();
+    let skipped: HashSet<&str> = skip.iter().map(|e| e.file.as_str()).collect();
+    let mut seen = HashSet::new();
+    let mut problems = Vec::new();
+    for k in known {
+        let at = format!("known difference `{}:{}`", k.file, k.line);
+        if !names.contains(k.file.as_str()) {
+            problems.push(format!("{at}: `{}` is not a spec-test file", k.file));
+        }
+        if skipped.contains(k.file.as_str()) {
+            problems.push(format!(
+                "{at}: the whole file is skiplisted; list it in one place only"
+            ));
+        }
+        if !seen.insert((k.file.as_str(), k.line)) {
+            problems.push(format!("{at} is listed twice"));
+        }
+        if k.line == 0 {
+            problems.push(format!("{at}: lines start at 1"));
+        }
+        if k.reason.trim().is_empty() || k.fix.trim().is_empty() {
+            problems.push(format!("{at} needs a reason and a fix"));
+        }
+    }
+    problems
+}
+
+/// Byte offsets of the line starts of a text, to turn a span into a 1-based line number.
+struct LineIndex(Vec<usize>);
+
+impl LineIndex {
+    fn new(text: &str) -> Self {
+        let starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        LineIndex(starts)
+    }
+
+    /// The 1-based line of a byte offset (the line `Span::linecol_in` reports, plus one).
+    fn line(&self, offset: usize) -> usize {
+        self.0.partition_point(|&start| start <= offset)
+    }
+}
+
+/// The lexer every spec file is read with.
+fn parse_buffer(text: &str) -> Result<ParseBuffer<'_>, wast::Error> {
+    let mut lexer = Lexer::new(text);
+    lexer.allow_confusing_unicode(true);
+    ParseBuffer::new_with_lexer(lexer)
+}
+
+/// The 1-based lines on which the directives of a file start (a line may repeat).
+fn directive_lines(text: &str) -> Result<Vec<usize>, String> {
+    let buf = parse_buffer(text).map_err(|e| e.to_string())?;
+    let wast = parser::parse::<Wast>(&buf).map_err(|e| e.to_string())?;
+    let lines = LineIndex::new(text);
+    Ok(wast
+        .directives
+        .iter()
+        .map(|d| lines.line(d.span().offset()))
+        .collect())
+}
+
+/// Known differences whose line does not start exactly one directive of their file. Parses the
+/// listed files, so it runs on a thread with a large stack (inside the `skiplist` trial).
+fn check_known_lines(
+    known: &[(String, usize)],
+    files: &HashMap<String, &'static str>,
+) -> Vec<String> {
+    let mut by_file: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (file, line) in known {
+        by_file.entry(file.as_str()).or_default().push(*line);
+    }
+    let mut problems = Vec::new();
+    for (file, wanted) in by_file {
+        // Unknown files are already reported by `check_known_differences`.
+        let Some(text) = files.get(file) else {
+            continue;
+        };
+        let lines = match directive_lines(text) {
+            Ok(l) => l,
+            Err(e) => {
+                problems.push(format!(
+                    "known differences in `{file}`: cannot parse it: {e}"
+                ));
+                continue;
+            }
+        };
+        // Line 0 is already reported by `check_known_differences`.
+        for line in wanted.into_iter().filter(|&l| l > 0) {
+            match lines.iter().filter(|&&l| l == line).count() {
+                1 => {}
+                0 => problems.push(format!(
+                    "known difference `{file}:{line}` matches no directive (no directive starts on line {line})"
+                )),
+                n => problems.push(format!(
+                    "known difference `{file}:{line}`: {n} directives start on line {line}; an entry must name exactly one"
+                )),
+            }
+        }
+    }
+    problems
+}
+
 // ---------------------------------------------------------------------------------------------
 // Statistics shared by all trials
 // ---------------------------------------------------------------------------------------------
@@ -185,6 +315,8 @@ struct FileStats {
     file: String,
     passed: u64,
     failed: u64,
+    /// Failures of directives listed in `known_differences` (expected, not counted as failed).
+    known: u64,
     xfail: bool,
 }
 
@@ -245,6 +377,8 @@ fn catch<R>(f: impl FnOnce() -> R) -> Result<R, String> {
 struct FileReport {
     passed: u64,
     failed: u64,
+    /// Listed known differences that failed as expected.
+    known: u64,
     panics: u64,
     /// The first failures, already formatted.
     failures: Vec<String>,
@@ -293,12 +427,15 @@ struct Runner<'a> {
     /// Module definitions by `$id`, and the last one for `(module instance)` without a name.
     definitions: HashMap<String, Module>,
     last_definition: Option<Module>,
+    /// This file's known differences by line, and the index to find a directive's line.
+    known: HashMap<usize, Arc<KnownDifference>>,
+    lines: Option<LineIndex>,
     report: FileReport,
 }
 
-fn run_file(file: &str, text: &str) -> FileReport {
+fn run_file(file: &str, text: &str, known: Vec<Arc<KnownDifference>>) -> FileReport {
     let mut report = FileReport::default();
-    let setup = catch(|| Runner::new(file, text));
+    let setup = catch(|| Runner::new(file, text, known));
     let mut runner = match setup {
         Ok(Ok(r)) => r,
         Ok(Err(e)) => {
@@ -316,9 +453,7 @@ fn run_file(file: &str, text: &str) -> FileReport {
         }
     };
 
-    let mut lexer = Lexer::new(text);
-    lexer.allow_confusing_unicode(true);
-    let buf = match ParseBuffer::new_with_lexer(lexer) {
+    let buf = match parse_buffer(text) {
         Ok(b) => b,
         Err(mut e) => {
             e.set_path(Path::new(file));
@@ -343,7 +478,7 @@ fn run_file(file: &str, text: &str) -> FileReport {
 }
 
 impl<'a> Runner<'a> {
-    fn new(file: &'a str, text: &'a str) -> Result<Self, String> {
+    fn new(file: &'a str, text: &'a str, known: Vec<Arc<KnownDifference>>) -> Result<Self, String> {
         let mut config = Config::new();
         config.compilation_mode(CompilationMode::Eager);
         let engine = Engine::new(&config);
@@ -361,6 +496,8 @@ impl<'a> Runner<'a> {
             instances: HashMap::new(),
             definitions: HashMap::new(),
             last_definition: None,
+            lines: (!known.is_empty()).then(|| LineIndex::new(text)),
+            known: known.into_iter().map(|k| (k.line, k)).collect(),
             report: FileReport::default(),
         })
     }
@@ -373,9 +510,29 @@ impl<'a> Runner<'a> {
     fn directive(&mut self, directive: WastDirective<'_>) {
         let span = directive.span();
         let what = describe(&directive);
-        match self.execute(directive) {
-            Ok(()) => self.report.passed += 1,
-            Err(fail) => {
+        let known = self
+            .lines
+            .as_ref()
+            .and_then(|l| self.known.get(&l.line(span.offset())))
+            .cloned();
+        match (self.execute(directive), known) {
+            (Ok(()), None) => self.report.passed += 1,
+            (Ok(()), Some(k)) => {
+                let loc = self.location(span);
+                self.report.fail(format!(
+                    "{loc}: {what}: known difference now passes: remove entry `{}:{}` from known_differences in skiplists/spec.json (listed for: {})",
+                    k.file, k.line, k.reason
+                ));
+            }
+            (Err(Fail::Mismatch(_)), Some(_)) => self.report.known += 1,
+            (Err(Fail::Panic(m)), Some(_)) => {
+                let loc = self.location(span);
+                self.report.panics += 1;
+                self.report.fail(format!(
+                    "{loc}: {what}: {m} (listed as a known difference, but a panic is never an expected failure)"
+                ));
+            }
+            (Err(fail), None) => {
                 let loc = self.location(span);
                 let msg = match fail {
                     Fail::Mismatch(m) => m,
@@ -1008,12 +1165,13 @@ fn run_trial(
     name: String,
     contents: &'static str,
     skip: Option<Arc<SkipEntry>>,
+    known: Vec<Arc<KnownDifference>>,
 ) -> Result<(), Failed> {
     let thread_name = name.clone();
     let handle = std::thread::Builder::new()
         .name(thread_name.clone())
         .stack_size(FILE_THREAD_STACK)
-        .spawn(move || run_file(&thread_name, contents))
+        .spawn(move || run_file(&thread_name, contents, known))
         .map_err(|e| Failed::from(format!("could not spawn the test thread: {e}")))?;
     let report = match handle.join() {
         Ok(r) => r,
@@ -1022,6 +1180,7 @@ fn run_trial(
                 file: name.clone(),
                 passed: 0,
                 failed: 1,
+                known: 0,
                 xfail: false,
             });
             return Err(format!("the harness panicked: {}", panic_message(&*p)).into());
@@ -1033,6 +1192,7 @@ fn run_trial(
         file: name.clone(),
         passed: report.passed,
         failed: report.failed,
+        known: report.known,
         xfail,
     });
 
@@ -1075,9 +1235,14 @@ fn run_trial(
             } else {
                 let _ = writeln!(
                     msg,
-                    "{name}: {} of {} directives failed{}:",
+                    "{name}: {} of {} directives failed{}{}:",
                     report.failed,
-                    report.failed + report.passed,
+                    report.failed + report.passed + report.known,
+                    if report.known > 0 {
+                        format!(" ({} more are known differences)", report.known)
+                    } else {
+                        String::new()
+                    },
                     if report.panics > 0 {
                         format!(" ({} engine panics)", report.panics)
                     } else {
@@ -1107,13 +1272,37 @@ fn main() {
     install_panic_hook();
 
     let files = discover();
-    let (skiplist, skiplist_problems) = match load_skiplist() {
+    let (lists, skiplist_problems) = match load_skiplist() {
         Ok(s) => {
-            let problems = check_skiplist(&s, &files);
+            let mut problems = check_skiplist(&s.skip, &files);
+            problems.extend(check_known_differences(
+                &s.known_differences,
+                &s.skip,
+                &files,
+            ));
             (s, problems)
         }
-        Err(e) => (Vec::new(), vec![format!("cannot read the skiplist: {e}")]),
+        Err(e) => (
+            Skiplist::default(),
+            vec![format!("cannot read the skiplist: {e}")],
+        ),
     };
+    let Skiplist {
+        known_differences,
+        skip: skiplist,
+        ..
+    } = lists;
+    // The lines of the known differences are checked in the `skiplist` trial (it parses files).
+    let known_lines: Vec<(String, usize)> = known_differences
+        .iter()
+        .map(|k| (k.file.clone(), k.line))
+        .collect();
+    let contents: HashMap<String, &'static str> =
+        files.iter().map(|f| (f.name.clone(), f.contents)).collect();
+    let mut known: HashMap<String, Vec<Arc<KnownDifference>>> = HashMap::new();
+    for k in known_differences {
+        known.entry(k.file.clone()).or_default().push(Arc::new(k));
+    }
     // A must-pass file stays a normal trial even if listed (the `skiplist` trial reports it).
     let skip: HashMap<String, Arc<SkipEntry>> = skiplist
         .into_iter()
@@ -1123,6 +1312,15 @@ fn main() {
 
     let mut trials = Vec::with_capacity(files.len() + 1);
     trials.push(Trial::test("skiplist", move || {
+        let mut skiplist_problems = skiplist_problems;
+        let line_problems = std::thread::Builder::new()
+            .name("skiplist".to_string())
+            .stack_size(FILE_THREAD_STACK)
+            .spawn(move || check_known_lines(&known_lines, &contents))
+            .map_err(|e| Failed::from(format!("could not spawn the check thread: {e}")))?
+            .join()
+            .map_err(|p| Failed::from(format!("the check panicked: {}", panic_message(&*p))))?;
+        skiplist_problems.extend(line_problems);
         if skiplist_problems.is_empty() {
             Ok(())
         } else {
@@ -1136,11 +1334,21 @@ fn main() {
     }));
     for f in files {
         let entry = skip.get(&f.name).cloned();
-        let kind = if entry.is_some() { "xfail" } else { "" };
+        let file_known = known.remove(&f.name).unwrap_or_default();
+        let kind = if entry.is_some() {
+            "xfail"
+        } else if !file_known.is_empty() {
+            "known"
+        } else {
+            ""
+        };
         let name = f.name.clone();
         let contents = f.contents;
         trials.push(
-            Trial::test(name.clone(), move || run_trial(name, contents, entry)).with_kind(kind),
+            Trial::test(name.clone(), move || {
+                run_trial(name, contents, entry, file_known)
+            })
+            .with_kind(kind),
         );
     }
 
@@ -1155,6 +1363,7 @@ fn main() {
     let files_run = stats.len();
     let passed: u64 = stats.iter().map(|s| s.passed).sum();
     let failed: u64 = stats.iter().filter(|s| !s.xfail).map(|s| s.failed).sum();
+    let known: u64 = stats.iter().map(|s| s.known).sum();
     let xfail_files = stats.iter().filter(|s| s.xfail).count();
     let xfail_failures: u64 = stats.iter().filter(|s| s.xfail).map(|s| s.failed).sum();
     let xpass = stats.iter().filter(|s| s.xfail && s.failed == 0).count();
@@ -1163,7 +1372,7 @@ fn main() {
         print_by_set(&stats);
     }
     println!(
-        "spec: {files_run} files, {passed} assertions passed, {failed} failed; skiplist: {xfail_files} xfail files ({xfail_failures} expected failures), {xpass} xpass"
+        "spec: {files_run} files, {passed} assertions passed, {failed} failed, {known} known differences; skiplist: {xfail_files} xfail files ({xfail_failures} expected failures), {xpass} xpass"
     );
 
     if record {
@@ -1183,6 +1392,7 @@ fn print_by_set(stats: &[FileStats]) {
         failing_files: usize,
         passed: u64,
         failed: u64,
+        known: u64,
         xfail: usize,
     }
     let mut rows: BTreeMap<&str, Row> = BTreeMap::new();
@@ -1191,6 +1401,7 @@ fn print_by_set(stats: &[FileStats]) {
         r.files += 1;
         r.passed += s.passed;
         r.failed += s.failed;
+        r.known += s.known;
         if s.failed > 0 {
             r.failing_files += 1;
         }
@@ -1199,13 +1410,13 @@ fn print_by_set(stats: &[FileStats]) {
         }
     }
     println!(
-        "{:<48} {:>5} {:>8} {:>9} {:>8} {:>6}",
-        "set", "files", "failing", "passed", "failed", "xfail"
+        "{:<48} {:>5} {:>8} {:>9} {:>8} {:>6} {:>6}",
+        "set", "files", "failing", "passed", "failed", "known", "xfail"
     );
     for (set, r) in rows {
         println!(
-            "{:<48} {:>5} {:>8} {:>9} {:>8} {:>6}",
-            set, r.files, r.failing_files, r.passed, r.failed, r.xfail
+            "{:<48} {:>5} {:>8} {:>9} {:>8} {:>6} {:>6}",
+            set, r.files, r.failing_files, r.passed, r.failed, r.known, r.xfail
         );
     }
 }
