@@ -121,11 +121,12 @@ impl RunCommand {
         &self.module_and_args[1..]
     }
 
-    /// The engine configuration. Bodies are validated up front so an invalid module is
-    /// reported when it is loaded, with its offset, not when the function is first called.
+    /// The engine configuration. Bodies are validated and translated on first call
+    /// (`CompilationMode::Lazy`), so a big module starts in milliseconds; an invalid body is
+    /// reported, with the file and its offset, when it is first called.
     fn config(&self) -> Config {
         let mut config = Config::new();
-        config.compilation_mode(CompilationMode::Eager);
+        config.compilation_mode(CompilationMode::Lazy);
         config
     }
 
