@@ -1059,3 +1059,93 @@ fn a_module_without_memory_traps_on_pointers() {
     let err = start.call(&mut store, ()).unwrap_err();
     assert!(err.as_trap().is_some(), "{err}");
 }
+
+/// `wasmgate run` with WASI: argv, `--env`, `--inherit-env`, `--dir HOST::GUEST`, the
+/// guest's exit status, and exit 134 for a trap.
+#[test]
+fn cli_runs_wasi_commands() {
+    let sb = Sandbox::new("cli");
+    // Prints argv[0..] and the environment, opens `/data/file` from the preopen, and exits
+    // with the number of environment variables.
+    let wat = r#"(module
+        (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
+        (import "wasi_snapshot_preview1" "args_sizes_get" (func $as (param i32 i32) (result i32)))
+        (import "wasi_snapshot_preview1" "args_get" (func $ag (param i32 i32) (result i32)))
+        (import "wasi_snapshot_preview1" "environ_sizes_get" (func $es (param i32 i32) (result i32)))
+        (import "wasi_snapshot_preview1" "environ_get" (func $eg (param i32 i32) (result i32)))
+        (import "wasi_snapshot_preview1" "path_open" (func $open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
+        (import "wasi_snapshot_preview1" "fd_read" (func $read (param i32 i32 i32 i32) (result i32)))
+        (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+        (memory (export "memory") 1)
+        (data (i32.const 200) "file")
+        (func $print (param $ptr i32) (param $len i32)
+            (i32.store (i32.const 0) (local.get $ptr))
+            (i32.store (i32.const 4) (local.get $len))
+            (drop (call $w (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8))))
+        (func (export "_start")
+            ;; argv: sizes at 16/20, pointers at 1024, strings at 2048; print the buffer.
+            (drop (call $as (i32.const 16) (i32.const 20)))
+            (drop (call $ag (i32.const 1024) (i32.const 2048)))
+            (call $print (i32.const 2048) (i32.load (i32.const 20)))
+            ;; environ: the same at 24/28, 3072, 4096.
+            (drop (call $es (i32.const 24) (i32.const 28)))
+            (drop (call $eg (i32.const 3072) (i32.const 4096)))
+            (call $print (i32.const 4096) (i32.load (i32.const 28)))
+            ;; fd 3 is the preopen: read `file` into 5000 and print it.
+            (if (i32.eqz (call $open (i32.const 3) (i32.const 0) (i32.const 200) (i32.const 4)
+                    (i32.const 0) (i64.const 2) (i64.const 0) (i32.const 0) (i32.const 32)))
+                (then
+                    (i32.store (i32.const 40) (i32.const 5000))
+                    (i32.store (i32.const 44) (i32.const 100))
+                    (drop (call $read (i32.load (i32.const 32)) (i32.const 40) (i32.const 1) (i32.const 48)))
+                    (call $print (i32.const 5000) (i32.load (i32.const 48)))))
+            (call $exit (i32.load (i32.const 24)))))"#;
+    let file = sb.path("prog.wat");
+    std::fs::write(&file, wat).unwrap();
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_wasmgate"))
+            .args(args)
+            .env("WASMGATE_CLI_TEST", "1")
+            .output()
+            .unwrap();
+        (out.status.code(), out.stdout, out.stderr)
+    };
+    let file = file.to_str().unwrap();
+    let dir = format!("{}::/data", sb.root().display());
+    let (code, out, _) = run(&["run", "--dir", &dir, "--env", "A=1", file, "x", "y z"]);
+    let mut want = format!("{file}\0x\0y z\0A=1\0").into_bytes();
+    want.extend_from_slice(b"hello");
+    assert_eq!(
+        (code, String::from_utf8_lossy(&out)),
+        (Some(1), String::from_utf8_lossy(&want))
+    );
+    // No environment unless asked; `--env NAME` passes the host's value.
+    let (code, _, _) = run(&["run", file]);
+    assert_eq!(code, Some(0));
+    let (code, out, _) = run(&["run", "--env", "WASMGATE_CLI_TEST", file]);
+    assert_eq!(code, Some(1));
+    assert!(out.ends_with(b"WASMGATE_CLI_TEST=1\0"));
+    let (code, _, _) = run(&["run", "--inherit-env", file]);
+    assert_eq!(code, Some(std::env::vars().count() as i32 + 1));
+    // A missing directory is an error naming it.
+    let (code, _, err) = run(&["run", "--dir", "/no/such/dir/wasmgate", file]);
+    assert_eq!(code, Some(1));
+    assert!(String::from_utf8_lossy(&err).contains("/no/such/dir/wasmgate"));
+    // A trap exits 134 with the trap and a wasm backtrace naming the functions.
+    let trap = sb.path("trap.wat");
+    std::fs::write(
+        &trap,
+        r#"(module
+            (import "wasi_snapshot_preview1" "sched_yield" (func $y (result i32)))
+            (func $inner unreachable)
+            (func $_start (export "_start") (drop (call $y)) (call $inner)))"#,
+    )
+    .unwrap();
+    let (code, _, err) = run(&["run", trap.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&err);
+    assert_eq!(code, Some(134), "{err}");
+    assert!(
+        err.contains("wasm trap: unreachable") && err.contains("inner"),
+        "{err}"
+    );
+}

@@ -130,8 +130,8 @@ impl RunCommand {
         config
     }
 
-    /// Fills the linker with the host functions the module may import. Empty for now: WASI
-    /// (`--dir`, `--env`, `--inherit-env`) plugs in here.
+    /// Fills the linker with the host functions the module may import (all of WASI P1) and
+    /// gives the store the guest's WASI context (`--dir`, `--env`, `--inherit-env`, argv).
     fn build_linker(
         &self,
         engine: &Engine,
