@@ -12,12 +12,17 @@
 //! runtimes), so a bench cannot silently measure a trap or a wrong answer.
 //! If wasmgate fails a kernel the bench panics with the details; set
 //! `WASMGATE_BENCH_SKIP_FAILING=1` to skip wasmgate on the failing kernels instead
-//! and still measure the rest. See docs/benchmarks.md.
+//! and still measure the rest.
+//!
+//! `WASMGATE_BENCH_CLOCK=cpu` (Linux) measures the benchmarking thread's CPU time
+//! instead of wall-clock time, which stays meaningful on a machine busy with other
+//! work. See docs/benchmarks.md.
 
 use std::fmt::Display;
 use std::hint::black_box;
 use std::time::Duration;
 
+use criterion::measurement::Measurement;
 use criterion::{BenchmarkGroup, BenchmarkId, Criterion, SamplingMode};
 
 type Res<T> = Result<T, String>;
@@ -288,7 +293,16 @@ fn verify_kernels() -> Vec<Kernel> {
             wasmgate_ok,
         });
     }
-    if !failures.is_empty() {
+    if failures.is_empty() {
+        eprintln!(
+            "checksums verified on wasmgate, wasmi and wasmtime: {}",
+            KERNELS
+                .iter()
+                .map(|k| k.name)
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    } else {
         for f in &failures {
             eprintln!("wasmgate bench verification FAILED: {f}");
         }
@@ -309,10 +323,7 @@ fn runs_on<R: Runtime>(kernel: &Kernel) -> bool {
     R::NAME != Wasmgate::NAME || kernel.wasmgate_ok
 }
 
-fn bench_translate<R: Runtime>(
-    group: &mut BenchmarkGroup<'_, criterion::measurement::WallTime>,
-    kernel: &Kernel,
-) {
+fn bench_translate<R: Runtime, M: Measurement>(group: &mut BenchmarkGroup<'_, M>, kernel: &Kernel) {
     if !runs_on::<R>(kernel) {
         return;
     }
@@ -324,8 +335,8 @@ fn bench_translate<R: Runtime>(
     );
 }
 
-fn bench_instantiate<R: Runtime>(
-    group: &mut BenchmarkGroup<'_, criterion::measurement::WallTime>,
+fn bench_instantiate<R: Runtime, M: Measurement>(
+    group: &mut BenchmarkGroup<'_, M>,
     kernel: &Kernel,
 ) {
     if !runs_on::<R>(kernel) {
@@ -338,10 +349,7 @@ fn bench_instantiate<R: Runtime>(
     });
 }
 
-fn bench_execute<R: Runtime>(
-    group: &mut BenchmarkGroup<'_, criterion::measurement::WallTime>,
-    kernel: &Kernel,
-) {
+fn bench_execute<R: Runtime, M: Measurement>(group: &mut BenchmarkGroup<'_, M>, kernel: &Kernel) {
     if !runs_on::<R>(kernel) {
         return;
     }
@@ -353,20 +361,98 @@ fn bench_execute<R: Runtime>(
     });
 }
 
+/// Thread CPU time (user + system) of the benchmarking thread, from
+/// `clock_gettime(CLOCK_THREAD_CPUTIME_ID)`: unlike wall-clock time it does not
+/// count time spent waiting for a core while other processes run. Everything
+/// timed here runs on the calling thread (wasmtime compiles on one thread).
+#[cfg(all(target_os = "linux", target_pointer_width = "64"))]
+mod thread_cpu_time {
+    use std::time::Duration;
+
+    use criterion::measurement::{Measurement, ValueFormatter, WallTime};
+
+    pub struct ThreadCpuTime;
+
+    #[repr(C)]
+    struct Timespec {
+        tv_sec: i64,
+        tv_nsec: i64,
+    }
+
+    unsafe extern "C" {
+        fn clock_gettime(clock: i32, tp: *mut Timespec) -> i32;
+    }
+
+    const CLOCK_THREAD_CPUTIME_ID: i32 = 3;
+
+    fn now() -> Duration {
+        let mut ts = Timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: `ts` is a valid, writable timespec (64-bit Linux layout).
+        let rc = unsafe { clock_gettime(CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+        assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID) failed");
+        Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+    }
+
+    static WALL: WallTime = WallTime;
+
+    impl Measurement for ThreadCpuTime {
+        type Intermediate = Duration;
+        type Value = Duration;
+
+        fn start(&self) -> Duration {
+            now()
+        }
+        fn end(&self, start: Duration) -> Duration {
+            now().saturating_sub(start)
+        }
+        fn add(&self, a: &Duration, b: &Duration) -> Duration {
+            *a + *b
+        }
+        fn zero(&self) -> Duration {
+            Duration::ZERO
+        }
+        fn to_f64(&self, value: &Duration) -> f64 {
+            value.as_nanos() as f64
+        }
+        fn formatter(&self) -> &dyn ValueFormatter {
+            // Same units and formatting as wall-clock time.
+            WALL.formatter()
+        }
+    }
+}
+
 fn main() {
     let kernels = verify_kernels();
-    let mut c = Criterion::default().configure_from_args();
+    let clock = std::env::var("WASMGATE_BENCH_CLOCK").unwrap_or_default();
+    match clock.as_str() {
+        "" | "wall" => run_benches(Criterion::default().configure_from_args(), &kernels),
+        #[cfg(all(target_os = "linux", target_pointer_width = "64"))]
+        "cpu" => run_benches(
+            Criterion::default()
+                .with_measurement(thread_cpu_time::ThreadCpuTime)
+                .configure_from_args(),
+            &kernels,
+        ),
+        other => {
+            panic!("WASMGATE_BENCH_CLOCK={other:?}: expected `wall` or (on 64-bit Linux) `cpu`")
+        }
+    }
+}
 
+fn run_benches<M: Measurement + 'static>(mut c: Criterion<M>, kernels: &[Kernel]) {
     {
         let mut group = c.benchmark_group("translate");
         group
             .sample_size(20)
             .warm_up_time(Duration::from_millis(500))
             .measurement_time(Duration::from_secs(2));
-        for kernel in &kernels {
-            bench_translate::<Wasmgate>(&mut group, kernel);
-            bench_translate::<Wasmi>(&mut group, kernel);
-            bench_translate::<Wasmtime>(&mut group, kernel);
+        for kernel in kernels {
+            bench_translate::<Wasmgate, _>(&mut group, kernel);
+            bench_translate::<Wasmi, _>(&mut group, kernel);
+            bench_translate::<Wasmtime, _>(&mut group, kernel);
         }
         group.finish();
     }
@@ -377,10 +463,10 @@ fn main() {
             .sample_size(20)
             .warm_up_time(Duration::from_millis(500))
             .measurement_time(Duration::from_secs(2));
-        for kernel in &kernels {
-            bench_instantiate::<Wasmgate>(&mut group, kernel);
-            bench_instantiate::<Wasmi>(&mut group, kernel);
-            bench_instantiate::<Wasmtime>(&mut group, kernel);
+        for kernel in kernels {
+            bench_instantiate::<Wasmgate, _>(&mut group, kernel);
+            bench_instantiate::<Wasmi, _>(&mut group, kernel);
+            bench_instantiate::<Wasmtime, _>(&mut group, kernel);
         }
         group.finish();
     }
@@ -394,10 +480,10 @@ fn main() {
             .sampling_mode(SamplingMode::Flat)
             .warm_up_time(Duration::from_secs(1))
             .measurement_time(Duration::from_secs(3));
-        for kernel in &kernels {
-            bench_execute::<Wasmgate>(&mut group, kernel);
-            bench_execute::<Wasmi>(&mut group, kernel);
-            bench_execute::<Wasmtime>(&mut group, kernel);
+        for kernel in kernels {
+            bench_execute::<Wasmgate, _>(&mut group, kernel);
+            bench_execute::<Wasmi, _>(&mut group, kernel);
+            bench_execute::<Wasmtime, _>(&mut group, kernel);
         }
         group.finish();
     }
