@@ -28,9 +28,9 @@ enum Command {
 
 #[derive(clap::Args)]
 struct RunArgs {
-    /// A suite directory (with manifest.json), or a directory to search for suites.
-    /// Repeatable. Default: the project's `fixtures/`.
-    #[arg(long = "suite", value_name = "DIR")]
+    /// Suite directories (with manifest.json), or directories to search for suites.
+    /// Default: the project's `fixtures/`.
+    #[arg(long = "suite", value_name = "DIR", num_args = 1..)]
     suites: Vec<PathBuf>,
     /// The runtime to run the tests on.
     #[arg(long, default_value = runner_names()[0], value_parser = clap::builder::PossibleValuesParser::new(["wasmgate", "wasmtime"]))]
