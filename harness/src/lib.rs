@@ -8,11 +8,14 @@
 
 #![warn(missing_docs, rust_2018_idioms, unreachable_pub)]
 
+pub mod dashboard;
 pub mod execute;
 pub mod expect;
+pub mod parity;
 pub mod report;
 pub mod run;
 pub mod runner;
+pub mod shard;
 pub mod suite;
 
 use std::path::{Path, PathBuf};

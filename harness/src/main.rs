@@ -24,6 +24,10 @@ struct Cli {
 enum Command {
     /// Run test suites (wasi-testsuite layout) on a runner.
     Run(RunArgs),
+    /// Run every test on two runners and compare what each observed (docs/parity.md).
+    Parity(wasmgate_harness::parity::cli::ParityArgs),
+    /// Render reports (JSON) as a static HTML dashboard.
+    Dashboard(wasmgate_harness::dashboard::DashboardArgs),
 }
 
 #[derive(clap::Args)]
@@ -66,6 +70,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(args) => run(args),
+        Command::Parity(args) => wasmgate_harness::parity::cli::run(args),
+        Command::Dashboard(args) => wasmgate_harness::dashboard::run(args),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

@@ -1,0 +1,3 @@
+//! Parity stage: runs every fixture on two runners and compares what each observed.
+
+pub mod cli;
