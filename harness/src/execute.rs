@@ -86,7 +86,7 @@ impl TestResult {
 pub fn unmet_need(test: &TestCase, runner: &dyn Runner) -> Option<String> {
     if !runner.supports(test.version) {
         return Some(format!(
-            "needs: {} (not supported by the {} runner)",
+            "unsupported: {} (not claimed by the {} runner)",
             test.version,
             runner.name()
         ));
@@ -221,6 +221,7 @@ fn run_operations(
                     preopens,
                     stdin: std::mem::take(&mut span.stdin),
                     timeout,
+                    version: test.version,
                 };
                 let command = command_line(runner.name(), &test.module, &invocation, &sources);
                 let observed = run_isolated(runner.clone(), invocation);

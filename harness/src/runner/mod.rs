@@ -45,6 +45,8 @@ pub struct Invocation {
     pub stdin: Vec<u8>,
     /// How long the guest may run once it is instantiated.
     pub timeout: Duration,
+    /// The test's WASI version (an external runtime may need flags for it).
+    pub version: WasiVersion,
 }
 
 /// How a run ended.
@@ -307,6 +309,7 @@ mod tests {
             preopens: Vec::new(),
             stdin: Vec::new(),
             timeout,
+            version: WasiVersion::P1,
         }
     }
 
