@@ -160,7 +160,13 @@ pub(crate) fn run(
         let frame = stack.frames.last().expect("a frame to run");
         let code: &CompiledFunc = frame.code.get();
         let ops: &[Op] = &code.ops;
-        let mut pc = frame.pc as usize;
+        // The instruction pointer. SAFETY: it only ever points into `ops`: it starts at a
+        // saved index of this body, advances by one per executed op (every body ends in a
+        // return or branch), and jumps only to targets the translator resolved inside the
+        // body. A pointer instead of an index saves the scaling on every dispatch
+        // (measured: ~10% fewer instructions executed on the compute kernels).
+        let ops_base = ops.as_ptr();
+        let mut ip: *const Op = unsafe { ops_base.add(frame.pc as usize) };
         let base = frame.base as usize;
         let inst = frame.instance as usize;
         let mem0 = store.instances[inst]
@@ -178,6 +184,18 @@ pub(crate) fn run(
         // `push_frame` made the slots exist.
         let fr: &mut [u64] = &mut stack.slots[base..base + code.max_height as usize];
 
+        macro_rules! jump {
+            ($t:expr) => {
+                // SAFETY: branch targets are indices into this body (see `ip`).
+                ip = unsafe { ops_base.add($t as usize) }
+            };
+        }
+        macro_rules! pc_of {
+            ($ip:expr) => {
+                // SAFETY: `ip` and `ops_base` point into the same slice.
+                unsafe { $ip.offset_from(ops_base) as u32 }
+            };
+        }
         // Register access without a bounds check.
         // SAFETY: the translator only emits registers below the function's `max_height`
         // (operand slots are `locals + depth` with `depth <= max_depth`, and
@@ -222,7 +240,7 @@ pub(crate) fn run(
                 let $a = r!(x.a) as u32;
                 let $b = r!(x.b) as u32;
                 if $e {
-                    pc = x.pc as usize;
+                    jump!(x.pc);
                 }
             }};
         }
@@ -232,14 +250,14 @@ pub(crate) fn run(
                 let $a = r!(x.a) as u32;
                 let $b = x.imm as u32;
                 if $e {
-                    pc = x.pc as usize;
+                    jump!(x.pc);
                 }
             }};
         }
         macro_rules! trap {
             ($code:expr) => {{
                 if let Some(f) = stack.frames.last_mut() {
-                    f.pc = pc as u32;
+                    f.pc = pc_of!(ip);
                 }
                 return Err(Error::from($code));
             }};
@@ -277,14 +295,14 @@ pub(crate) fn run(
                 let t: BranchTarget = $t;
                 let (src, dst, keep) = (t.src as usize, t.dst as usize, t.keep as usize);
                 fr.copy_within(src..src + keep, dst);
-                pc = t.pc as usize;
+                jump!(t.pc);
             }};
         }
         macro_rules! call {
             ($func:expr, $callee_base:expr) => {{
                 let func = $func;
                 let frame = stack.frames.last_mut().expect("current frame");
-                frame.pc = pc as u32;
+                frame.pc = pc_of!(ip);
                 stack.sp = base + $callee_base as usize;
                 match store.funcs[func as usize] {
                     FuncEntity::Host { .. } => return Ok(Exit::HostCall { func }),
@@ -297,24 +315,23 @@ pub(crate) fn run(
         }
 
         loop {
-            // SAFETY: `pc` is always in bounds: translation ends every body with a return or
-            // branch (execution never runs off the end), and every branch target is an index
-            // of this body. Matching through the reference loads only the fields an arm uses.
-            debug_assert!(pc < ops.len());
-            let op = unsafe { ops.get_unchecked(pc) };
-            pc += 1;
+            // SAFETY: `ip` points into `ops` (see where it is defined). Matching through the
+            // reference loads only the fields an arm uses.
+            debug_assert!((pc_of!(ip) as usize) < ops.len());
+            let op = unsafe { &*ip };
+            ip = unsafe { ip.add(1) };
             match *op {
                 Op::Unreachable => trap!(TrapCode::Unreachable),
-                Op::Br(t) => pc = t as usize,
+                Op::Br(t) => jump!(t),
                 Op::BrCopy(t) => branch!(code.br_tables[t as usize]),
                 Op::BrIfNez { c, pc: t } => {
                     if r!(c) as u32 != 0 {
-                        pc = t as usize;
+                        jump!(t);
                     }
                 }
                 Op::BrIfEqz { c, pc: t } => {
                     if r!(c) as u32 == 0 {
-                        pc = t as usize;
+                        jump!(t);
                     }
                 }
                 Op::BrIfNezCopy { c, t } => {
