@@ -769,7 +769,6 @@ pub(crate) fn run(
                 Op::I32TruncF64S(x) => r!(x.d) = tri!(i32_trunc_s(f64_of(r!(x.a)))),
                 Op::I32TruncF64U(x) => r!(x.d) = tri!(i32_trunc_u(f64_of(r!(x.a)))),
                 Op::I64ExtendI32S(x) => un!(x, |a| a as i32 as i64 as u64),
-                Op::I64ExtendI32U(x) => un!(x, |a| a as u32 as u64),
                 Op::I64TruncF32S(x) => r!(x.d) = tri!(i64_trunc_s(f32_of(r!(x.a)) as f64)),
                 Op::I64TruncF32U(x) => r!(x.d) = tri!(i64_trunc_u(f32_of(r!(x.a)) as f64)),
                 Op::I64TruncF64S(x) => r!(x.d) = tri!(i64_trunc_s(f64_of(r!(x.a)))),

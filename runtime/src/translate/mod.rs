@@ -837,11 +837,13 @@ impl Translator<'_> {
                 self.push(Operand::Const(value.bits()));
                 self.last_result = None;
             }
-            // Reinterpretations are free: slots hold raw bits.
+            // Reinterpretations are free: slots hold raw bits. So is zero-extending an i32,
+            // which every producer already stores zero-extended.
             O::I32ReinterpretF32
             | O::F32ReinterpretI32
             | O::I64ReinterpretF64
-            | O::F64ReinterpretI64 => {}
+            | O::F64ReinterpretI64
+            | O::I64ExtendI32U => {}
             other => return self.translate_plain(other, offset),
         }
         Ok(())
@@ -1081,7 +1083,6 @@ impl Translator<'_> {
             O::I32TruncF64S => self.unary(Op::I32TruncF64S),
             O::I32TruncF64U => self.unary(Op::I32TruncF64U),
             O::I64ExtendI32S => self.unary(Op::I64ExtendI32S),
-            O::I64ExtendI32U => self.unary(Op::I64ExtendI32U),
             O::I64TruncF32S => self.unary(Op::I64TruncF32S),
             O::I64TruncF32U => self.unary(Op::I64TruncF32U),
             O::I64TruncF64S => self.unary(Op::I64TruncF64S),
