@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::expect::{Expectation, Outcome, Skiplist};
+use crate::parity::tree::TreeSnapshot;
 use crate::runner::{run_isolated, Invocation, Observed, Preopen, Runner};
 use crate::suite::spec::{Operation, OutputStream, Run};
 use crate::suite::TestCase;
@@ -41,6 +42,8 @@ pub struct RunRecord {
     pub command: String,
     /// How it ended.
     pub observed: Observed,
+    /// What the run left in each preopened directory, in preopen order.
+    pub trees: Vec<TreeSnapshot>,
 }
 
 /// Everything known about one test after it ran (or was skipped).
@@ -223,10 +226,23 @@ fn run_operations(
                     timeout,
                     version: test.version,
                 };
-                let command = command_line(runner.name(), &test.module, &invocation, &sources);
+                let command = command_line(runner.as_ref(), &test.module, &invocation, &sources);
+                let trees: Vec<(String, PathBuf)> = invocation
+                    .preopens
+                    .iter()
+                    .map(|p| (p.guest.clone(), p.host.clone()))
+                    .collect();
                 let observed = run_isolated(runner.clone(), invocation);
                 check_span(&span, &observed, runs.len(), &mut failures);
-                runs.push(RunRecord { command, observed });
+                let trees = trees
+                    .iter()
+                    .map(|(guest, host)| TreeSnapshot::take(guest, host))
+                    .collect();
+                runs.push(RunRecord {
+                    command,
+                    observed,
+                    trees,
+                });
                 span = Span::default();
             }
             // Tests that need these are skipped before they get here.
@@ -333,15 +349,35 @@ pub fn shell_quote(s: &str) -> String {
     }
 }
 
-/// The CLI command equivalent to an in-process run (`wasmtime run --dir SRC::/ ...`),
-/// naming the spec's source directories rather than the private copies.
+/// The CLI command equivalent to a run (`wasmtime run --dir SRC::/ ...`), naming the
+/// spec's source directories rather than the private copies: the runner's own command when
+/// it is a CLI, otherwise the `wasmtime run` shape.
 fn command_line(
-    runner: &str,
+    runner: &dyn Runner,
     module: &Path,
     invocation: &Invocation,
     sources: &[(PathBuf, String)],
 ) -> String {
-    let mut words = vec![runner.to_owned(), "run".to_owned()];
+    let shown = Invocation {
+        preopens: sources
+            .iter()
+            .map(|(host, guest)| Preopen {
+                host: host.clone(),
+                guest: guest.clone(),
+            })
+            .collect(),
+        ..invocation.clone()
+    };
+    let stdin_note = if invocation.stdin.is_empty() {
+        String::new()
+    } else {
+        format!(" < (stdin: {} bytes)", invocation.stdin.len())
+    };
+    if let Some(argv) = runner.command(module, &shown) {
+        let words: Vec<String> = argv.iter().map(|w| shell_quote(w)).collect();
+        return words.join(" ") + &stdin_note;
+    }
+    let mut words = vec![runner.name().to_owned(), "run".to_owned()];
     for (source, guest) in sources {
         words.push("--dir".into());
         words.push(shell_quote(&format!("{}::{guest}", source.display())));
@@ -352,9 +388,5 @@ fn command_line(
     }
     words.push(shell_quote(&module.display().to_string()));
     words.extend(invocation.argv.iter().skip(1).map(|a| shell_quote(a)));
-    let mut line = words.join(" ");
-    if !invocation.stdin.is_empty() {
-        line.push_str(&format!(" < (stdin: {} bytes)", invocation.stdin.len()));
-    }
-    line
+    words.join(" ") + &stdin_note
 }

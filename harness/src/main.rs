@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand};
 
 use wasmgate_harness::expect::Skiplist;
 use wasmgate_harness::report::{console, json, junit, markdown};
-use wasmgate_harness::run::{run_suites, selected, Filter, RunOptions};
+use wasmgate_harness::run::{run_suites, selected, Filter, RunOptions, RunReport};
 use wasmgate_harness::runner::{runner_by_name, runner_names};
 use wasmgate_harness::{default_skiplist, suite, workspace_root};
 
@@ -36,8 +36,10 @@ struct RunArgs {
     /// Default: the project's `fixtures/`.
     #[arg(long = "suite", value_name = "DIR", num_args = 1..)]
     suites: Vec<PathBuf>,
-    /// The runtime to run the tests on.
-    #[arg(long, default_value = runner_names()[0], value_parser = clap::builder::PossibleValuesParser::new(["wasmgate", "wasmtime"]))]
+    /// The runtime to run the tests on: `wasmgate` or `wasmtime` (in-process), a runner
+    /// file shipped in harness/runners (`wasmtime-cli`, `wamr`, `wasmedge`, `wazero`,
+    /// `iwasm`), or a path to a runner file (docs/runners.md).
+    #[arg(long, default_value = runner_names()[0])]
     runner: String,
     /// Tests run in parallel (default: the number of cores).
     #[arg(long, short = 'j', value_name = "N")]
@@ -64,6 +66,9 @@ struct RunArgs {
     /// Write a Markdown report.
     #[arg(long, value_name = "FILE")]
     markdown: Option<PathBuf>,
+    /// Run only shard K of N (1 <= K <= N): the selected tests dealt round-robin.
+    #[arg(long, value_name = "K/N")]
+    shard: Option<wasmgate_harness::shard::Shard>,
 }
 
 fn main() -> ExitCode {
@@ -114,6 +119,11 @@ fn run(args: RunArgs) -> Result<bool> {
     if count == 0 {
         bail!("no test matches the filters {:?}", args.filters);
     }
+    let suites = match args.shard {
+        Some(shard) => shard.apply(suites, &filter),
+        None => suites,
+    };
+    let count = selected(&suites, &filter).len();
     if !(args.timeout > 0.0 && args.timeout.is_finite()) {
         bail!("--timeout must be a positive number of seconds");
     }
@@ -137,6 +147,10 @@ fn run(args: RunArgs) -> Result<bool> {
         bar.inc(1);
     });
     bar.finish_and_clear();
+    let report = RunReport {
+        shard: args.shard,
+        ..report
+    };
 
     print!("{}", console::summary(&report));
     for (path, text) in [

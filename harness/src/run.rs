@@ -139,6 +139,8 @@ pub struct RunReport {
     pub wall: Duration,
     /// Per suite (suites with no selected test are left out).
     pub suites: Vec<SuiteReport>,
+    /// The shard this run was (`--shard K/N`), if it was one.
+    pub shard: Option<crate::shard::Shard>,
 }
 
 impl RunReport {
@@ -233,6 +235,7 @@ pub fn run_suites(
         started_unix_ms,
         wall: begun.elapsed(),
         suites: reports,
+        shard: None,
     }
 }
 

@@ -8,6 +8,7 @@
 //! runner's epoch interruption stops wasm code; a guest stuck in a host call is abandoned
 //! on its thread), so the harness never dies or hangs with a guest.
 
+pub mod external;
 #[cfg(feature = "wasmgate-runner")]
 pub mod wasmgate;
 pub mod wasmtime;
@@ -129,6 +130,12 @@ pub trait Runner: Send + Sync {
     /// Runs the module. `started` is called once compilation is done and the deadline
     /// starts (so that slow compilation is not counted as a guest hang).
     fn run(&self, invocation: &Invocation, started: &dyn Fn()) -> Observed;
+    /// The command line that runs `module` as `invocation` says, for runners that are a
+    /// command (reports show it so a failure can be reproduced); `None` for in-process ones.
+    fn command(&self, module: &std::path::Path, invocation: &Invocation) -> Option<Vec<String>> {
+        let _ = (module, invocation);
+        None
+    }
 }
 
 /// The names [`runner_by_name`] knows, in order of preference.
@@ -151,10 +158,14 @@ pub fn runner_by_name(name: &str) -> anyhow::Result<Arc<dyn Runner>> {
         "wasmgate" => anyhow::bail!(
             "this harness was built without the wasmgate runner (cargo feature `wasmgate-runner`)"
         ),
-        other => anyhow::bail!(
-            "unknown runner `{other}` (known: {})",
-            runner_names().join(", ")
-        ),
+        // A runtime CLI described by a runner file: built in by name, or a path.
+        other => {
+            let runner = external::ExternalRunner::load(other)?;
+            if let Err(why) = runner.binary() {
+                anyhow::bail!("runner `{}`: {why}", runner.name());
+            }
+            Ok(Arc::new(runner))
+        }
     }
 }
 
