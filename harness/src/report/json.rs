@@ -22,6 +22,7 @@ struct Document<'a> {
     timeout_s: f64,
     started_unix_ms: u128,
     wall_s: f64,
+    shard: Option<crate::shard::Shard>,
     totals: Totals,
     suites: Vec<SuiteDoc<'a>>,
 }
@@ -134,6 +135,7 @@ pub fn render(report: &RunReport) -> String {
         timeout_s: report.timeout.as_secs_f64(),
         started_unix_ms: report.started_unix_ms,
         wall_s: report.wall.as_secs_f64(),
+        shard: report.shard,
         totals: report.totals(),
         suites: report
             .suites

@@ -32,9 +32,13 @@ pub fn render(report: &RunReport) -> String {
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
         out,
-        "<testsuites name=\"wasmgate-harness ({} {})\" tests=\"{}\" failures=\"{}\" skipped=\"{}\" time=\"{:.3}\">",
+        "<testsuites name=\"wasmgate-harness ({} {}){}\" tests=\"{}\" failures=\"{}\" errors=\"0\" skipped=\"{}\" time=\"{:.3}\">",
         xml_escape(&report.runner),
         xml_escape(&report.runner_version),
+        report
+            .shard
+            .map(|s| format!(" shard {s}"))
+            .unwrap_or_default(),
         t.total(),
         t.failed(),
         t.skipped(),
@@ -45,7 +49,7 @@ pub fn render(report: &RunReport) -> String {
         let time: f64 = suite.results.iter().map(|r| r.duration.as_secs_f64()).sum();
         let _ = writeln!(
             out,
-            "  <testsuite name=\"{}/{}\" tests=\"{}\" failures=\"{}\" skipped=\"{}\" time=\"{:.3}\">",
+            "  <testsuite name=\"{}/{}\" tests=\"{}\" failures=\"{}\" errors=\"0\" skipped=\"{}\" time=\"{:.3}\">",
             xml_escape(&report.runner),
             xml_escape(&suite.id),
             st.total(),

@@ -1,4 +1,5 @@
-//! Report stage: a Markdown report (`--markdown FILE`), for notes and pull requests.
+//! Report stage: a Markdown report (`--markdown FILE`), for notes, pull requests and CI
+//! step summaries (failure details are folded in `<details>`).
 
 use std::fmt::Write as _;
 
@@ -18,9 +19,13 @@ pub fn render(report: &RunReport) -> String {
         "# Conformance: {} {}\n",
         report.runner, report.runner_version
     );
+    let shard = report
+        .shard
+        .map(|s| format!(" (shard {s})"))
+        .unwrap_or_default();
     let _ = writeln!(
         out,
-        "{} tests in {:.2}s with {} jobs: **{}**.\n",
+        "{} tests{shard} in {:.2}s with {} jobs: **{}**.\n",
         t.total(),
         report.wall.as_secs_f64(),
         report.jobs,
@@ -63,12 +68,19 @@ pub fn render(report: &RunReport) -> String {
     }
     let failed: Vec<_> = failures(report).collect();
     if !failed.is_empty() {
+        // Folded, so that a long report still fits a CI step summary.
         out.push_str("\n## Failures\n");
         for r in failed {
+            let first = r
+                .failures
+                .first()
+                .map(|f| cell(&f.message))
+                .unwrap_or_else(|| "passed, but expected to fail (XPASS)".to_owned());
             let _ = writeln!(
                 out,
-                "\n### `{}`\n\n```text\n{}```",
+                "\n### `{}`\n\n{} {first}\n\n<details><summary>details</summary>\n\n```text\n{}```\n\n</details>",
                 r.id,
+                r.outcome,
                 failure_details(r)
             );
         }
