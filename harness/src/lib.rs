@@ -8,6 +8,7 @@
 
 #![warn(missing_docs, rust_2018_idioms, unreachable_pub)]
 
+pub mod bench;
 pub mod dashboard;
 pub mod execute;
 pub mod expect;

@@ -28,6 +28,9 @@ enum Command {
     Parity(wasmgate_harness::parity::cli::ParityArgs),
     /// Render reports (JSON) as a static HTML dashboard.
     Dashboard(wasmgate_harness::dashboard::DashboardArgs),
+    /// Time benchmark scenarios on wasmgate and wasmtime side by side; check budgets
+    /// (docs/bench.md).
+    Bench(wasmgate_harness::bench::cli::BenchArgs),
 }
 
 #[derive(clap::Args)]
@@ -77,6 +80,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run(args),
         Command::Parity(args) => wasmgate_harness::parity::cli::run(args),
         Command::Dashboard(args) => wasmgate_harness::dashboard::run(args),
+        Command::Bench(args) => wasmgate_harness::bench::cli::run(args),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,
