@@ -37,6 +37,22 @@ pub enum TrapCode {
     UndefinedElement,
     /// A host function was called whose import could not be resolved (`unknown-imports-trap`).
     UnknownImport,
+    /// A call would re-enter a component instance that may not be entered now (the component
+    /// model's reentrance rule).
+    CannotEnterComponent,
+    /// A component instance called an import or built-in while it may not leave (during
+    /// `post-return` or `realloc`).
+    CannotLeaveComponent,
+    /// The canonical ABI lifted a `char` that is not a Unicode scalar value.
+    InvalidChar,
+    /// The canonical ABI read or wrote a string past the end of memory.
+    StringOutOfBounds,
+    /// The canonical ABI read or wrote a list past the end of memory.
+    ListOutOfBounds,
+    /// The canonical ABI lifted a variant, enum, option or result with an unknown case.
+    InvalidDiscriminant,
+    /// The canonical ABI was given a pointer that is not aligned for its type.
+    UnalignedPointer,
 }
 
 impl TrapCode {
@@ -58,6 +74,13 @@ impl TrapCode {
             TrapCode::UninitializedElement => "uninitialized element",
             TrapCode::UndefinedElement => "undefined element",
             TrapCode::UnknownImport => "called an unknown import",
+            TrapCode::CannotEnterComponent => "cannot enter component instance",
+            TrapCode::CannotLeaveComponent => "cannot leave component instance",
+            TrapCode::InvalidChar => "invalid `char` bit pattern",
+            TrapCode::StringOutOfBounds => "string content out-of-bounds",
+            TrapCode::ListOutOfBounds => "list content out-of-bounds",
+            TrapCode::InvalidDiscriminant => "invalid variant discriminant",
+            TrapCode::UnalignedPointer => "unaligned pointer",
         }
     }
 }

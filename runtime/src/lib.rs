@@ -7,6 +7,7 @@
 
 #![warn(missing_docs, rust_2018_idioms)]
 
+pub mod component;
 mod engine;
 mod error;
 mod exec;

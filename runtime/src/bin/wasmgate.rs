@@ -17,8 +17,9 @@
 use clap::{Args, Parser, Subcommand};
 use std::ffi::OsString;
 use std::fmt::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use wasmgate::component::Component;
 use wasmgate::wasi::{p1, WasiCtx, WasiCtxBuilder};
 use wasmgate::{
     CompilationMode, Config, Engine, Error, Func, Instance, Linker, Module, Store, Trap, Val,
@@ -175,6 +176,9 @@ impl RunCommand {
     fn execute(&self) -> Result<(), RunError> {
         let path = self.module_path();
         let engine = Engine::new(&self.config());
+        if is_component_file(&path) {
+            return self.execute_component(&engine, &path);
+        }
         // `from_file` names the file in its errors, and the offset for a bad binary.
         let module = Module::from_file(&engine, &path).map_err(|e| RunError::msg(e.to_string()))?;
         let mut store = Store::new(&engine, Host::default());
@@ -272,6 +276,29 @@ impl RunCommand {
         }
         Ok(())
     }
+}
+
+impl RunCommand {
+    /// Runs a component (detected by its header).
+    fn execute_component(&self, engine: &Engine, path: &Path) -> Result<(), RunError> {
+        Component::from_file(engine, path).map_err(|e| RunError::msg(e.to_string()))?;
+        Err(RunError::msg(format!(
+            "`{}` is a WebAssembly component; running components is not supported yet",
+            path.display()
+        )))
+    }
+}
+
+/// Whether the file (binary or text) holds a component rather than a core module. Unreadable
+/// or malformed files are reported by the module path.
+fn is_component_file(path: &Path) -> bool {
+    let Ok(bytes) = std::fs::read(path) else {
+        return false;
+    };
+    if bytes.starts_with(b"\0asm") {
+        return wasmparser::Parser::is_component(&bytes);
+    }
+    wat::parse_bytes(&bytes).is_ok_and(|b| wasmparser::Parser::is_component(&b))
 }
 
 /// Classifies an engine error; `context` runs outermost first.
