@@ -66,6 +66,7 @@ pub(crate) enum Exit {
 
 /// Pushes a frame for wasm function `func` (store index) whose arguments are on top of the
 /// stack. Checks the stack and depth limits.
+#[inline(always)]
 pub(crate) fn push_frame(
     store: &StoreInner,
     stack: &mut Stack,
@@ -306,8 +307,12 @@ pub(crate) fn run(
                 stack.sp = base + $callee_base as usize;
                 match store.funcs[func as usize] {
                     FuncEntity::Host { .. } => return Ok(Exit::HostCall { func }),
-                    FuncEntity::Wasm { .. } => {
-                        call(store, stack, func)?;
+                    FuncEntity::Wasm {
+                        instance, index, ..
+                    } => {
+                        let module = &store.instances[instance as usize].module;
+                        let code = module.compiled_func_ref(index - module.num_imported_funcs)?;
+                        push_frame(store, stack, code, instance)?;
                         continue 'frames;
                     }
                 }

@@ -236,6 +236,7 @@ impl ModuleInner {
     }
 
     /// Like [`Self::compiled_func`], borrowing the body (it lives as long as the module).
+    #[inline]
     pub(crate) fn compiled_func_ref(&self, defined: u32) -> Result<&CompiledFunc> {
         let cell = &self.compiled[defined as usize];
         match cell.get_or_init(|| self.compile_body(defined)) {
