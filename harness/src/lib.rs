@@ -12,6 +12,7 @@ pub mod bench;
 pub mod dashboard;
 pub mod execute;
 pub mod expect;
+pub mod matrix;
 pub mod parity;
 pub mod report;
 pub mod run;

@@ -28,6 +28,9 @@ enum Command {
     Parity(wasmgate_harness::parity::cli::ParityArgs),
     /// Render reports (JSON) as a static HTML dashboard.
     Dashboard(wasmgate_harness::dashboard::DashboardArgs),
+    /// Generate the WASI feature matrix (docs/wasi-feature-matrix.md) from the runtime's
+    /// registry, the upstream WIT and the reports; `--check` fails when it is stale.
+    Matrix(wasmgate_harness::matrix::MatrixArgs),
     /// Time benchmark scenarios on wasmgate and wasmtime side by side; check budgets
     /// (docs/bench.md).
     Bench(wasmgate_harness::bench::cli::BenchArgs),
@@ -80,6 +83,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run(args),
         Command::Parity(args) => wasmgate_harness::parity::cli::run(args),
         Command::Dashboard(args) => wasmgate_harness::dashboard::run(args),
+        Command::Matrix(args) => wasmgate_harness::matrix::run(args),
         Command::Bench(args) => wasmgate_harness::bench::cli::run(args),
     };
     match result {

@@ -28,6 +28,7 @@ pub mod clocks;
 pub mod filesystem;
 pub mod p1;
 pub mod random;
+pub mod registry;
 pub mod sockets;
 
 pub use cli::{InputPipe, OutputPipe};
