@@ -10,6 +10,7 @@
 
 pub(crate) mod abi;
 mod decode;
+mod resource_table;
 mod resources;
 mod state;
 pub mod types;
@@ -17,6 +18,7 @@ mod values;
 
 pub use abi::StringEncoding;
 pub use decode::Component;
+pub use resource_table::{ResourceTable, ResourceTableError};
 pub use resources::{Resource, ResourceAny, ResourceType};
 pub use values::Val;
 
