@@ -3,7 +3,8 @@
 //!
 //! wasmgate: `Config::new()` (bodies translated lazily on first call, as `wasmgate run` does).
 //! wasmtime: `Config::new()` (Cranelift at `OptLevel::Speed`, parallel compilation, no
-//! compilation cache), as `wasmtime run` does with its cache off. Neither has fuel or epoch
+//! compilation cache) and WASI with `allow_blocking_current_thread`, as `wasmtime run` does
+//! with its cache off. Neither has fuel or epoch
 //! interruption: the scenarios are our own programs and always end. The guest's stdout and
 //! stderr go to in-memory pipes, so host calls are measured, not the terminal.
 
@@ -289,6 +290,9 @@ mod wt {
         err: &MemoryOutputPipe,
     ) -> Result<String> {
         let mut builder = WasiCtxBuilder::new();
+        // As the wasmtime CLI: filesystem calls run on this thread, not on tokio's
+        // blocking pool (set before the preopens, which copy it).
+        builder.allow_blocking_current_thread(true);
         builder
             .args(&program.argv)
             .stdout(out.clone())

@@ -250,7 +250,11 @@ fn exec_wasmtime_inner(module: &Path, args: &[String]) -> Result<i32> {
     wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |ctx| ctx)?;
     let mut argv = vec!["module.wasm".to_owned()];
     argv.extend(args.iter().cloned());
-    let ctx = WasiCtxBuilder::new().inherit_stdio().args(&argv).build_p1();
+    let ctx = WasiCtxBuilder::new()
+        .allow_blocking_current_thread(true)
+        .inherit_stdio()
+        .args(&argv)
+        .build_p1();
     let mut store = Store::new(&engine, ctx);
     let instance = linker.instantiate(&mut store, &module)?;
     let start = instance.get_typed_func::<(), ()>(&mut store, "_start")?;
