@@ -49,8 +49,8 @@ pub struct BenchArgs {
     /// The wasmgate CLI for process scenarios. Default: `wasmgate` beside this executable.
     #[arg(long, value_name = "PATH")]
     pub wasmgate_bin: Option<PathBuf>,
-    /// A native wasmtime CLI, timed as an extra in process scenarios. Default: a native
-    /// `wasmtime` on the PATH.
+    /// A native wasmtime CLI, timed as an extra in process scenarios. Default:
+    /// `$WASMTIME_CLI`, else a native `wasmtime` on the PATH.
     #[arg(long, value_name = "PATH")]
     pub wasmtime_cli: Option<PathBuf>,
     /// List the scenarios and what each one times, then exit.

@@ -201,12 +201,16 @@ pub fn find_wasmgate(explicit: Option<&Path>) -> Result<PathBuf> {
     Ok(path)
 }
 
-/// The wasmtime CLI to time, if any: `explicit`, or a native `wasmtime` on the `PATH`. A
-/// wrapper script on the `PATH` (pip's `wasmtime` starts Python first) is not a fair
-/// comparison; the reason is returned instead.
+/// The wasmtime CLI to time, if any: `explicit`, else `$WASMTIME_CLI` (the native binary CI
+/// installs for the external runner), else a native `wasmtime` on the `PATH`. A wrapper
+/// script on the `PATH` (pip's `wasmtime` starts Python first) is not a fair comparison; the
+/// reason is returned instead.
 pub fn find_wasmtime_cli(explicit: Option<&Path>) -> std::result::Result<PathBuf, String> {
     if let Some(path) = explicit {
         return Ok(path.to_path_buf());
+    }
+    if let Some(path) = std::env::var_os("WASMTIME_CLI").filter(|p| !p.is_empty()) {
+        return Ok(PathBuf::from(path));
     }
     let path = std::env::var_os("PATH").unwrap_or_default();
     let found = std::env::split_paths(&path)
