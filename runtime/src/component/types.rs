@@ -289,9 +289,6 @@ impl Variant {
             .zip(&self.0.cases)
             .map(|(n, t)| (n.as_str(), t.as_ref()))
     }
-    pub(crate) fn inner(&self) -> &VariantInner {
-        &self.0
-    }
 }
 
 impl Enum {
@@ -304,9 +301,6 @@ impl Enum {
     /// The case names, in order.
     pub fn names(&self) -> impl ExactSizeIterator<Item = &str> + '_ {
         self.0.names.iter().map(|n| n.as_str())
-    }
-    pub(crate) fn inner(&self) -> &VariantInner {
-        &self.0
     }
 }
 
@@ -321,9 +315,6 @@ impl OptionType {
     /// The payload type.
     pub fn ty(&self) -> &Type {
         self.0.cases[1].as_ref().expect("option has a payload")
-    }
-    pub(crate) fn inner(&self) -> &VariantInner {
-        &self.0
     }
 }
 
@@ -342,9 +333,6 @@ impl ResultType {
     /// The `error` payload type.
     pub fn err(&self) -> Option<&Type> {
         self.0.cases[1].as_ref()
-    }
-    pub(crate) fn inner(&self) -> &VariantInner {
-        &self.0
     }
 }
 
@@ -452,6 +440,7 @@ impl Type {
     }
 
     /// Number of flat core values.
+    #[cfg(test)]
     pub(crate) fn flat_count(&self) -> usize {
         match self {
             Type::String | Type::List(_) => 2,
@@ -472,14 +461,6 @@ impl Type {
             Type::Enum(v) => Some(&v.0),
             Type::Option(v) => Some(&v.0),
             Type::Result(v) => Some(&v.0),
-            _ => None,
-        }
-    }
-
-    /// The record fields or tuple elements, for product types.
-    pub(crate) fn record_fields(&self) -> Option<&[(String, Type)]> {
-        match self {
-            Type::Record(r) => Some(&r.0.fields),
             _ => None,
         }
     }

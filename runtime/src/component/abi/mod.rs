@@ -13,8 +13,8 @@ mod lift;
 mod lower;
 mod string;
 
-pub(crate) use lift::{lift_flat, lift_values, load};
-pub(crate) use lower::{lower_flat, lower_values, store};
+pub(crate) use lift::lift_values;
+pub(crate) use lower::lower_values;
 
 use super::resources::ResourceAny;
 use super::types::ResourceRef;

@@ -1,7 +1,8 @@
 //! Canonical ABI tests on hand-built memory: every type both ways, string encodings with
 //! their `realloc` sequences, flattening limits and each trapping check.
 
-use super::lift::FlatSrc;
+use super::lift::{lift_flat, load, FlatSrc};
+use super::lower::{lower_flat, store};
 use super::*;
 use crate::component::resources::{ResourceAny, ResourceType};
 use crate::component::types::*;
