@@ -290,7 +290,7 @@ pub fn markdown(report: &ParityReport) -> String {
             let _ = writeln!(
                 out,
                 "| `{}` | {} | {} | {} | {} |",
-                f.id,
+                cell(&f.id),
                 f.class.label(),
                 verdict(&f.a),
                 verdict(&f.b),
@@ -301,8 +301,8 @@ pub fn markdown(report: &ParityReport) -> String {
         for f in &divergent {
             let _ = writeln!(
                 out,
-                "\n<details><summary><code>{}</code>: {}</summary>\n\n```diff\n{}```\n\n</details>",
-                f.id,
+                "\n<details><summary><code>{}</code>: {}</summary>\n\n```text\n{}```\n\n</details>",
+                crate::dashboard::html_escape(&f.id),
                 f.class.label(),
                 details(f, a, b)
             );
@@ -320,7 +320,7 @@ pub fn markdown(report: &ParityReport) -> String {
                 let _ = writeln!(
                     out,
                     "| `{}` | {} ({}) |",
-                    f.id,
+                    cell(&f.id),
                     cell(&entry.reason),
                     cell(&entry.tracking)
                 );

@@ -60,7 +60,7 @@ pub fn render(report: &RunReport) -> String {
             let _ = writeln!(
                 out,
                 "| `{}` | {} | {} |",
-                r.id,
+                cell(&r.id),
                 r.outcome,
                 cell(r.reason.as_deref().unwrap_or(""))
             );
