@@ -6,6 +6,9 @@
 //! environment variables granted with `--dir`, `--env` and `--inherit-env`. When the guest
 //! calls `proc_exit`, the process exits with its status.
 //!
+//! A component (told apart by its header) runs with WASI 0.2 instead: its `wasi:cli/run`
+//! export is called, and `err` from it, like `wasi:cli/exit`'s `exit(err)`, is status 1.
+//!
 //! Output and exit codes follow the wasmtime CLI: each result of an invoked function on its own
 //! line on stdout; errors on stderr with exit status 1; a trap prints the failing module, the
 //! trap and a wasm backtrace on stderr and exits with 134 (128 + SIGABRT), as wasmtime does.
@@ -19,8 +22,8 @@ use std::ffi::OsString;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use wasmgate::component::Component;
-use wasmgate::wasi::{p1, WasiCtx, WasiCtxBuilder};
+use wasmgate::component::{self, Component, ResourceTable};
+use wasmgate::wasi::{p1, p2, WasiCtx, WasiCtxBuilder};
 use wasmgate::{
     CompilationMode, Config, Engine, Error, Func, Instance, Linker, Module, Store, Trap, Val,
     ValType,
@@ -80,6 +83,8 @@ struct RunCommand {
 #[derive(Default)]
 struct Host {
     wasi: WasiCtx,
+    /// WASI 0.2 resources of a component.
+    table: ResourceTable,
 }
 
 /// How a failed run ends.
@@ -279,13 +284,54 @@ impl RunCommand {
 }
 
 impl RunCommand {
-    /// Runs a component (detected by its header).
+    /// Runs a component (detected by its header) with WASI 0.2: its `wasi:cli/run` export
+    /// is called and its result becomes the exit status (0 for `ok`, 1 for `err`).
     fn execute_component(&self, engine: &Engine, path: &Path) -> Result<(), RunError> {
-        Component::from_file(engine, path).map_err(|e| RunError::msg(e.to_string()))?;
-        Err(RunError::msg(format!(
-            "`{}` is a WebAssembly component; running components is not supported yet",
-            path.display()
-        )))
+        if self.invoke.is_some() {
+            return Err(RunError::msg(
+                "--invoke is not supported for components yet",
+            ));
+        }
+        let component =
+            Component::from_file(engine, path).map_err(|e| RunError::msg(e.to_string()))?;
+        let main_context = format!("failed to run main module `{}`", path.display());
+        let mut linker = component::Linker::<Host>::new(engine);
+        p2::add_to_linker(&mut linker)
+            .map_err(|e| wrap_error(vec!["failed to set up the host functions".to_string()], e))?;
+        let wasi = self
+            .wasi_ctx()
+            .map_err(|e| wrap_error(vec!["failed to set up the host functions".to_string()], e))?;
+        let mut store = Store::new(
+            engine,
+            Host {
+                wasi,
+                ..Host::default()
+            },
+        );
+        let instance = linker.instantiate(&mut store, &component).map_err(|e| {
+            wrap_error(
+                vec![
+                    main_context.clone(),
+                    format!("failed to instantiate {:?}", path.display().to_string()),
+                ],
+                e,
+            )
+        })?;
+        let status = p2::run(&mut store, &component, &instance)
+            .map_err(|e| wrap_error(vec![main_context.clone()], e))?;
+        match status {
+            0 => Ok(()),
+            code => Err(RunError::Exit(code)),
+        }
+    }
+}
+
+impl p2::WasiView for Host {
+    fn ctx(&mut self) -> p2::WasiCtxView<'_> {
+        p2::WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
     }
 }
 

@@ -9,7 +9,7 @@ use super::instance::{instantiate, Instance, InstanceRt, Item};
 use super::resources::ResourceType;
 use super::state::RtResource;
 use super::typed::{LiftList, LowerList};
-use super::types::{ComponentFunc, ComponentItem};
+use super::types::{ComponentFunc, ComponentItem, ResourceRef};
 use super::values::Val;
 use super::{Component, StoreContextMut};
 use crate::engine::Engine;
@@ -18,7 +18,7 @@ use crate::module::Module;
 use crate::store::{AsContextMut, Caller, Func as CoreFunc, Store};
 use crate::types::{FuncType, ValType};
 use crate::TrapCode;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 type Dtor<T> = Arc<dyn Fn(StoreContextMut<'_, T>, u32) -> Result<()> + Send + Sync>;
@@ -167,19 +167,9 @@ impl<T: 'static> Linker<T> {
             return Err(Error::link("the component belongs to another engine"));
         }
         let mut args = Vec::with_capacity(component.inner.imports.len());
+        let mut bound = HashMap::new();
         for (name, ty) in &component.inner.imports {
-            if let ComponentItem::Type(_) = ty {
-                // Value types are checked structurally at validation; nothing to provide.
-                args.push((name.clone(), Item::Type(None)));
-                continue;
-            }
-            let def = self.root.get(name).ok_or_else(|| {
-                Error::link(format!(
-                    "component imports {} `{name}`, but a matching implementation was not found in the linker",
-                    ty.desc()
-                ))
-            })?;
-            let item = resolve(store, name, def, ty)?;
+            let item = resolve(store, name, self.root.get(name), ty, &mut bound)?;
             args.push((name.clone(), item));
         }
         let rt = instantiate(store, &component.inner, &args, None)?;
@@ -230,13 +220,32 @@ impl<T: 'static> Linker<T> {
     }
 }
 
-/// Turns a definition into the run-time item an import of type `ty` receives.
+/// Turns a definition into the run-time item an import of type `ty` receives. `bound`
+/// holds the resource types resolved so far: a resource the component already received (a
+/// type an instance re-exports with `eq`, like `error` in `wasi:io/streams`) needs no
+/// definition of its own.
 fn resolve<T: 'static>(
     store: &mut Store<T>,
     name: &str,
-    def: &Definition<T>,
+    def: Option<&Definition<T>>,
     ty: &ComponentItem,
+    bound: &mut HashMap<ResourceRef, RtResource>,
 ) -> Result<Item<T>> {
+    if let ComponentItem::Type(_) = ty {
+        // Value types are checked structurally at validation; nothing to provide.
+        return Ok(Item::Type(None));
+    }
+    if let ComponentItem::Resource(r) = ty {
+        if let Some(rt) = bound.get(r) {
+            return Ok(Item::Type(Some(rt.clone())));
+        }
+    }
+    let def = def.ok_or_else(|| {
+        Error::link(format!(
+            "component imports {} `{name}`, but a matching implementation was not found in the linker",
+            ty.desc()
+        ))
+    })?;
     let wrong = || {
         Error::link(format!(
             "import `{name}` has the wrong type: expected a {}, the linker defines a {}",
@@ -262,21 +271,14 @@ fn resolve<T: 'static>(
             let mut exports = Vec::with_capacity(it.exports().len());
             for (n, ety) in it.exports() {
                 let full = format!("{name}#{n}");
-                if let ComponentItem::Type(_) = ety {
-                    exports.push((n.to_string(), Item::Type(None)));
-                    continue;
-                }
-                let d = defs.get(n).ok_or_else(|| {
-                    Error::link(format!(
-                        "component imports {} `{full}`, but a matching implementation was not found in the linker",
-                        ety.desc()
-                    ))
-                })?;
-                exports.push((n.to_string(), resolve(store, &full, d, ety)?));
+                exports.push((
+                    n.to_string(),
+                    resolve(store, &full, defs.get(n), ety, bound)?,
+                ));
             }
             Item::Instance(Arc::new(InstanceRt { exports }))
         }
-        (ComponentItem::Resource(_), Definition::Resource(rty, dtor)) => {
+        (ComponentItem::Resource(r), Definition::Resource(rty, dtor)) => {
             let dtor = dtor.clone();
             let f = CoreFunc::from_host(
                 store,
@@ -285,13 +287,14 @@ fn resolve<T: 'static>(
                     dtor(StoreContextMut(caller.store), raw[0] as u32)
                 }),
             );
-            Item::Type(Some(RtResource {
+            let rt = RtResource {
                 ty: rty.clone(),
                 host_dtor: Some(f),
-            }))
+            };
+            bound.insert(*r, rt.clone());
+            Item::Type(Some(rt))
         }
         (ComponentItem::Module, Definition::Module(m)) => Item::Module(m.clone()),
-        (ComponentItem::Type(_), _) => Item::Type(None),
         _ => return Err(wrong()),
     })
 }

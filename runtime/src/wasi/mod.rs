@@ -27,6 +27,7 @@ pub mod cli;
 pub mod clocks;
 pub mod filesystem;
 pub mod p1;
+pub mod p2;
 pub mod random;
 pub mod registry;
 pub mod sockets;
