@@ -90,6 +90,40 @@ mod tests {
     }
 
     #[test]
+    fn shards_split_the_selected_tests_disjointly_and_evenly() {
+        let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+        let load = || crate::suite::discover(std::slice::from_ref(&data)).unwrap();
+        let filter = Filter::new(vec!["_".into()]);
+        let all: Vec<String> = crate::run::selected(&load(), &filter)
+            .iter()
+            .map(|t| t.id.clone())
+            .collect();
+        assert!(all.len() >= 5, "{all:?}");
+        let mut seen = Vec::new();
+        for index in 1..=3 {
+            let shard = Shard { index, count: 3 };
+            let ids: Vec<String> = shard
+                .apply(load(), &filter)
+                .iter()
+                .flat_map(|s| s.tests.iter().map(|t| t.id.clone()))
+                .collect();
+            assert!(ids.len().abs_diff(all.len() / 3) <= 1, "{ids:?}");
+            // The same split every time.
+            let again: Vec<String> = shard
+                .apply(load(), &filter)
+                .iter()
+                .flat_map(|s| s.tests.iter().map(|t| t.id.clone()))
+                .collect();
+            assert_eq!(ids, again);
+            seen.extend(ids);
+        }
+        seen.sort();
+        let mut expected = all.clone();
+        expected.sort();
+        assert_eq!(seen, expected);
+    }
+
+    #[test]
     fn every_position_has_exactly_one_shard() {
         for count in 1..6 {
             for position in 0..40 {
