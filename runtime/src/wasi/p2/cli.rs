@@ -3,8 +3,25 @@
 
 use super::io::{InputStream, OutputStream};
 use super::{name, WasiView};
-use crate::component::{Linker, Resource};
+use crate::component::{Linker, Resource, ResourceType, StoreContextMut};
 use crate::error::{Error, Result};
+
+/// A `terminal-input` resource (stdin is a terminal).
+#[derive(Debug)]
+pub struct TerminalInput;
+
+/// A `terminal-output` resource (stdout or stderr is a terminal).
+#[derive(Debug)]
+pub struct TerminalOutput;
+
+fn delete<T: WasiView, R: 'static>(mut store: StoreContextMut<'_, T>, rep: u32) -> Result<()> {
+    store
+        .data_mut()
+        .ctx()
+        .table
+        .delete(Resource::<R>::new_own(rep))?;
+    Ok(())
+}
 
 pub(super) fn add_to_linker<T: WasiView + 'static>(linker: &mut Linker<T>) -> Result<()> {
     let mut env = linker.instance(&name("cli/environment"))?;
@@ -40,5 +57,47 @@ pub(super) fn add_to_linker<T: WasiView + 'static>(linker: &mut Linker<T>) -> Re
         .func_wrap("get-stderr", |mut s, (): ()| {
             Ok((s.data_mut().ctx().table.push(OutputStream::Stderr)?,))
         })?;
+
+    linker.instance(&name("cli/terminal-input"))?.resource(
+        "terminal-input",
+        ResourceType::host::<TerminalInput>(),
+        delete::<T, TerminalInput>,
+    )?;
+    linker.instance(&name("cli/terminal-output"))?.resource(
+        "terminal-output",
+        ResourceType::host::<TerminalOutput>(),
+        delete::<T, TerminalOutput>,
+    )?;
+    linker.instance(&name("cli/terminal-stdin"))?.func_wrap(
+        "get-terminal-stdin",
+        |mut s, (): ()| {
+            let view = s.data_mut().ctx();
+            let terminal = match view.ctx.cli.stdin.is_terminal() {
+                true => Some(view.table.push(TerminalInput)?),
+                false => None,
+            };
+            Ok((terminal,))
+        },
+    )?;
+    for (iface, func, stderr) in [
+        ("cli/terminal-stdout", "get-terminal-stdout", false),
+        ("cli/terminal-stderr", "get-terminal-stderr", true),
+    ] {
+        linker
+            .instance(&name(iface))?
+            .func_wrap(func, move |mut s, (): ()| {
+                let view = s.data_mut().ctx();
+                let stream = if stderr {
+                    &view.ctx.cli.stderr
+                } else {
+                    &view.ctx.cli.stdout
+                };
+                let terminal = match stream.is_terminal() {
+                    true => Some(view.table.push(TerminalOutput)?),
+                    false => None,
+                };
+                Ok((terminal,))
+            })?;
+    }
     Ok(())
 }

@@ -4,7 +4,10 @@
 //!
 //! So far a first subset: `wasi:io/error`, `wasi:io/streams` (stdio streams: `read`,
 //! `blocking-read`, `check-write`, `write`, `blocking-write-and-flush`, `flush`,
-//! `blocking-flush`), `wasi:cli/{environment, exit, stdin, stdout, stderr}`. Interfaces are
+//! `blocking-flush`), `wasi:cli/{environment, exit, stdin, stdout, stderr, terminal-*}`,
+//! `wasi:clocks/{wall-clock, monotonic-clock}` (without pollables) and
+//! `wasi:random/{random, insecure, insecure-seed}`, and of `wasi:filesystem` the
+//! `descriptor` resource and `preopens`. Interfaces are
 //! defined at 0.2.12, the WIT of wasmtime-wasi 48; the linker accepts components importing
 //! any 0.2.x.
 //!
@@ -32,8 +35,14 @@
 //! ```
 
 mod cli;
+mod clocks;
+mod filesystem;
 mod io;
+mod random;
 
+pub use cli::{TerminalInput, TerminalOutput};
+pub use clocks::Datetime;
+pub use filesystem::Descriptor;
 pub use io::{InputStream, IoError, OutputStream, StreamError};
 
 use crate::component::{Component, Instance, Linker, ResourceTable};
@@ -67,6 +76,9 @@ fn name(pkg_iface: &str) -> String {
 pub fn add_to_linker<T: WasiView + 'static>(linker: &mut Linker<T>) -> Result<()> {
     io::add_to_linker(linker)?;
     cli::add_to_linker(linker)?;
+    clocks::add_to_linker(linker)?;
+    random::add_to_linker(linker)?;
+    filesystem::add_to_linker(linker)?;
     Ok(())
 }
 
