@@ -1012,3 +1012,127 @@ fn strings_transcode_between_components() {
     // `realloc` calls: only UTF-8 to UTF-8 is identical.
     assert_eq!(differing.len(), 8, "{differing:#?}");
 }
+
+/// Child `a` implements a resource; child `b` receives `a`'s instance, creates, borrows and
+/// consumes a resource through it; the parent exports `b`'s function.
+const RESOURCE_BETWEEN_COMPONENTS: &str = r#"
+(component
+  (component $a
+    (core module $state
+      (global $drops (mut i32) (i32.const 0))
+      (func (export "dtor") (param i32) (global.set $drops (i32.add (global.get $drops) (local.get 0))))
+      (func (export "drops") (result i32) (global.get $drops)))
+    (core instance $state (instantiate $state))
+    (type $r (resource (rep i32) (dtor (func $state "dtor"))))
+    (core func $new (canon resource.new $r))
+    (core func $drop (canon resource.drop $r))
+    (core module $m
+      (import "" "new" (func $new (param i32) (result i32)))
+      (import "" "drop" (func $drop (param i32)))
+      (func (export "make") (param i32) (result i32) (call $new (local.get 0)))
+      (func (export "get") (param i32) (result i32) (i32.mul (local.get 0) (i32.const 10)))
+      (func (export "consume") (param i32) (call $drop (local.get 0))))
+    (core instance $i (instantiate $m (with "" (instance (export "new" (func $new)) (export "drop" (func $drop))))))
+    (export $re "res" (type $r))
+    (func (export "make") (param "v" u32) (result (own $re)) (canon lift (core func $i "make")))
+    (func (export "get") (param "r" (borrow $re)) (result u32) (canon lift (core func $i "get")))
+    (func (export "consume") (param "r" (own $re)) (canon lift (core func $i "consume")))
+    (func (export "drops") (result u32) (canon lift (core func $state "drops"))))
+  (component $b
+    (import "a" (instance $a
+      (export "res" (type $res (sub resource)))
+      (export "make" (func (param "v" u32) (result (own $res))))
+      (export "get" (func (param "r" (borrow $res)) (result u32)))
+      (export "consume" (func (param "r" (own $res))))))
+    (alias export $a "make" (func $make))
+    (alias export $a "get" (func $get))
+    (alias export $a "consume" (func $consume))
+    (core func $make-core (canon lower (func $make)))
+    (core func $get-core (canon lower (func $get)))
+    (core func $consume-core (canon lower (func $consume)))
+    (core module $m
+      (import "" "make" (func $make (param i32) (result i32)))
+      (import "" "get" (func $get (param i32) (result i32)))
+      (import "" "consume" (func $consume (param i32)))
+      (func (export "go") (param i32) (result i32)
+        (local $h i32) (local $v i32)
+        (local.set $h (call $make (local.get 0)))
+        (local.set $v (call $get (local.get $h)))
+        (local.set $v (i32.add (local.get $v) (call $get (local.get $h))))
+        (call $consume (local.get $h))
+        (local.get $v)))
+    (core instance $i (instantiate $m (with "" (instance
+      (export "make" (func $make-core)) (export "get" (func $get-core)) (export "consume" (func $consume-core))))))
+    (func (export "go") (param "v" u32) (result u32) (canon lift (core func $i "go"))))
+  (instance $ai (instantiate $a))
+  (instance $bi (instantiate $b (with "a" (instance $ai))))
+  (export "go" (func $bi "go"))
+  (export "drops" (func $ai "drops"))
+)"#;
+
+#[test]
+fn resources_pass_between_components_like_on_wasmtime() {
+    let engine = Engine::default();
+    let c = Component::new(&engine, RESOURCE_BETWEEN_COMPONENTS).unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &c).unwrap();
+    let go = instance
+        .get_typed_func::<(u32,), (u32,)>(&store, "go")
+        .unwrap();
+    let drops = instance
+        .get_typed_func::<(), (u32,)>(&store, "drops")
+        .unwrap();
+    let ours = (
+        go.call(&mut store, (4,)).unwrap(),
+        drops.call(&mut store, ()).unwrap(),
+    );
+
+    let wengine = wasmtime::Engine::default();
+    let wc = wasmtime::component::Component::new(&wengine, RESOURCE_BETWEEN_COMPONENTS).unwrap();
+    let mut wstore = wasmtime::Store::new(&wengine, ());
+    let wi = wasmtime::component::Linker::<()>::new(&wengine)
+        .instantiate(&mut wstore, &wc)
+        .unwrap();
+    let wgo = wi
+        .get_typed_func::<(u32,), (u32,)>(&mut wstore, "go")
+        .unwrap();
+    let wdrops = wi
+        .get_typed_func::<(), (u32,)>(&mut wstore, "drops")
+        .unwrap();
+    let theirs = (
+        wgo.call(&mut wstore, (4,)).unwrap(),
+        wdrops.call(&mut wstore, ()).unwrap(),
+    );
+    assert_eq!(ours, ((80,), (4,)));
+    assert_eq!(ours, theirs);
+}
+
+/// A child calling back into its parent through a lifted function the parent gave it
+/// ("donut wrapping") is not re-entrance.
+#[test]
+fn a_child_may_call_back_into_its_parent() {
+    let wat = r#"
+(component
+  (core module $m (func (export "f") (param i32) (result i32) (i32.add (local.get 0) (i32.const 100))))
+  (core instance $i (instantiate $m))
+  (func $f (param "x" u32) (result u32) (canon lift (core func $i "f")))
+  (component $child
+    (import "f" (func $f (param "x" u32) (result u32)))
+    (core func $fl (canon lower (func $f)))
+    (core module $m
+      (import "" "f" (func $f (param i32) (result i32)))
+      (func (export "g") (param i32) (result i32) (call $f (i32.mul (local.get 0) (i32.const 2)))))
+    (core instance $i (instantiate $m (with "" (instance (export "f" (func $fl))))))
+    (func (export "g") (param "x" u32) (result u32) (canon lift (core func $i "g"))))
+  (instance $c (instantiate $child (with "f" (func $f))))
+  (export "g" (func $c "g"))
+)"#;
+    let engine = Engine::default();
+    let c = Component::new(&engine, wat).unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &c).unwrap();
+    let g = instance
+        .get_typed_func::<(u32,), (u32,)>(&store, "g")
+        .unwrap();
+    assert_eq!(g.call(&mut store, (21,)).unwrap(), (142,));
+}
