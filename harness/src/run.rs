@@ -175,6 +175,35 @@ pub fn selected<'a>(suites: &'a [Suite], filter: &Filter) -> Vec<&'a TestCase> {
         .collect()
 }
 
+/// Applies `f` to every item on up to `jobs` worker threads (at least one, at most one per
+/// item), keeping the items' order in the results. Returns the number of workers used.
+pub(crate) fn parallel_map<T: Sync, R: Send>(
+    items: &[T],
+    jobs: usize,
+    f: impl Fn(&T) -> R + Sync,
+) -> (usize, Vec<R>) {
+    let jobs = jobs.max(1).min(items.len().max(1));
+    let next = AtomicUsize::new(0);
+    let slots: Mutex<Vec<Option<R>>> = Mutex::new((0..items.len()).map(|_| None).collect());
+    std::thread::scope(|scope| {
+        for _ in 0..jobs {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::SeqCst);
+                let Some(item) = items.get(i) else { break };
+                let r = f(item);
+                slots.lock().unwrap_or_else(|p| p.into_inner())[i] = Some(r);
+            });
+        }
+    });
+    let results = slots
+        .into_inner()
+        .unwrap_or_else(|p| p.into_inner())
+        .into_iter()
+        .flatten()
+        .collect();
+    (jobs, results)
+}
+
 /// Runs the selected tests of `suites` on `runner`; `on_result` sees each result as it
 /// arrives (from worker threads).
 pub fn run_suites(
@@ -190,25 +219,12 @@ pub fn run_suites(
         .map(|d| d.as_millis())
         .unwrap_or(0);
     let begun = Instant::now();
-    let next = AtomicUsize::new(0);
-    let slots: Mutex<Vec<Option<TestResult>>> = Mutex::new(vec![None; tests.len()]);
-    let jobs = options.jobs.max(1).min(tests.len().max(1));
-    std::thread::scope(|scope| {
-        for _ in 0..jobs {
-            scope.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::SeqCst);
-                let Some(test) = tests.get(i) else { break };
-                let result = execute(test, &runner, skiplist, options.timeout);
-                on_result(&result);
-                slots.lock().unwrap_or_else(|p| p.into_inner())[i] = Some(result);
-            });
-        }
+    let (jobs, results) = parallel_map(&tests, options.jobs, |test| {
+        let result = execute(test, &runner, skiplist, options.timeout);
+        on_result(&result);
+        result
     });
-    let mut results = slots
-        .into_inner()
-        .unwrap_or_else(|p| p.into_inner())
-        .into_iter()
-        .flatten();
+    let mut results = results.into_iter();
     let mut reports = Vec::new();
     for suite in suites {
         let count = suite

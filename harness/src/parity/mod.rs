@@ -22,8 +22,7 @@ pub mod report;
 pub mod rules;
 pub mod tree;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
@@ -31,7 +30,7 @@ use similar::TextDiff;
 
 use crate::execute::{execute, unmet_need, TestResult};
 use crate::expect::{Outcome, Skiplist};
-use crate::run::{selected, RunOptions};
+use crate::run::{parallel_map, selected, RunOptions};
 use crate::runner::{GuestStatus, Runner};
 use crate::shard::Shard;
 use crate::suite::{Suite, TestCase};
@@ -529,26 +528,11 @@ pub fn run_parity(
         .map(|d| d.as_millis())
         .unwrap_or(0);
     let begun = Instant::now();
-    let next = AtomicUsize::new(0);
-    let slots: Mutex<Vec<Option<FixtureParity>>> = Mutex::new(vec![None; tests.len()]);
-    let jobs = options.jobs.max(1).min(tests.len().max(1));
-    std::thread::scope(|scope| {
-        for _ in 0..jobs {
-            scope.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::SeqCst);
-                let Some(test) = tests.get(i) else { break };
-                let done = compare_test(test, &a, &b, list, options.timeout);
-                on_done(&done);
-                slots.lock().unwrap_or_else(|p| p.into_inner())[i] = Some(done);
-            });
-        }
+    let (jobs, fixtures) = parallel_map(&tests, options.jobs, |test| {
+        let done = compare_test(test, &a, &b, list, options.timeout);
+        on_done(&done);
+        done
     });
-    let fixtures = slots
-        .into_inner()
-        .unwrap_or_else(|p| p.into_inner())
-        .into_iter()
-        .flatten()
-        .collect();
     ParityReport {
         a: RunnerId {
             name: a.name().to_owned(),
