@@ -18,6 +18,7 @@ pub mod report;
 pub mod scenario;
 pub mod stats;
 pub mod suite;
+#[cfg(feature = "wasmi-peer")]
 pub mod wasmi;
 
 use std::time::Duration;

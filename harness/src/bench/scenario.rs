@@ -18,6 +18,7 @@ use super::process::{
     harness_wasmtime_command, wasmgate_command, wasmtime_cli_command, ProcessRun,
 };
 use super::suite::SuiteRun;
+#[cfg(feature = "wasmi-peer")]
 use super::wasmi;
 use super::{Output, Subject};
 
@@ -241,10 +242,12 @@ pub fn prepare(scenario: &Scenario, cx: &Context) -> Result<Prepared> {
                 argv: vec![file_name(&path)],
                 preopens: Vec::new(),
             };
+            #[cfg_attr(not(feature = "wasmi-peer"), allow(unused_mut))]
             let mut subjects: Vec<Box<dyn Subject>> = runners
                 .iter()
                 .map(|r| program_subject(r, program.clone(), Mode::Cold))
                 .collect::<Result<_>>()?;
+            #[cfg(feature = "wasmi-peer")]
             subjects.push(Box::new(wasmi::ProgramRun::new(&program, Mode::Cold)?));
             subjects
         }
@@ -287,11 +290,13 @@ pub fn prepare(scenario: &Scenario, cx: &Context) -> Result<Prepared> {
                 argv,
                 preopens,
             };
+            #[cfg_attr(not(feature = "wasmi-peer"), allow(unused_mut))]
             let mut subjects: Vec<Box<dyn Subject>> = runners
                 .iter()
                 .map(|r| program_subject(r, program.clone(), Mode::Execute))
                 .collect::<Result<_>>()?;
             // wasmi's stdio-only WASI runs the programs without files.
+            #[cfg(feature = "wasmi-peer")]
             if *workload == Workload::Compute {
                 subjects.push(Box::new(wasmi::ProgramRun::new(&program, Mode::Execute)?));
             }
@@ -301,10 +306,12 @@ pub fn prepare(scenario: &Scenario, cx: &Context) -> Result<Prepared> {
             let bytes =
                 wat::parse_file(path).with_context(|| format!("cannot read {}", path.display()))?;
             let module = Arc::new(bytes);
+            #[cfg_attr(not(feature = "wasmi-peer"), allow(unused_mut))]
             let mut subjects: Vec<Box<dyn Subject>> = runners
                 .iter()
                 .map(|r| kernel_subject(r, module.clone()))
                 .collect::<Result<_>>()?;
+            #[cfg(feature = "wasmi-peer")]
             subjects.push(Box::new(wasmi::KernelRun::new(&module)?));
             subjects
         }
