@@ -310,9 +310,7 @@ pub(crate) fn run(
                     FuncEntity::Wasm {
                         instance, index, ..
                     } => {
-                        let module = &store.instances[instance as usize].module;
-                        let code = module.compiled_func_ref(index - module.num_imported_funcs)?;
-                        push_frame(store, stack, code, instance)?;
+                        enter_wasm(store, stack, instance, index)?;
                         continue 'frames;
                     }
                 }
@@ -813,11 +811,20 @@ pub(crate) fn call(store: &StoreInner, stack: &mut Stack, func: u32) -> Result<(
     match &store.funcs[func as usize] {
         FuncEntity::Wasm {
             instance, index, ..
-        } => {
-            let module = &store.instances[*instance as usize].module;
-            let code = module.compiled_func_ref(index - module.num_imported_funcs)?;
-            Ok(push_frame(store, stack, code, *instance)?)
-        }
+        } => enter_wasm(store, stack, *instance, *index),
         FuncEntity::Host { .. } => Ok(()),
     }
+}
+
+/// Pushes the frame of function `index` of `instance`, translating its body on first use.
+#[inline(always)]
+fn enter_wasm(
+    store: &StoreInner,
+    stack: &mut Stack,
+    instance: u32,
+    index: u32,
+) -> Result<(), Error> {
+    let module = &store.instances[instance as usize].module;
+    let code = module.compiled_func(index - module.num_imported_funcs)?;
+    Ok(push_frame(store, stack, code, instance)?)
 }

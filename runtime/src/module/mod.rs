@@ -225,19 +225,9 @@ impl ModuleInner {
     }
 
     /// The translated body of defined function `defined` (index among defined functions),
-    /// validating and translating it on first use.
-    pub(crate) fn compiled_func(&self, defined: u32) -> Result<Arc<CompiledFunc>> {
-        let cell = &self.compiled[defined as usize];
-        let result = cell.get_or_init(|| self.compile_body(defined));
-        match result {
-            Ok(f) => Ok(f.clone()),
-            Err(f) => Err(Error::compile(f.offset, &f.message)),
-        }
-    }
-
-    /// Like [`Self::compiled_func`], borrowing the body (it lives as long as the module).
+    /// validating and translating it on first use. Borrowed: bodies live as long as the module.
     #[inline]
-    pub(crate) fn compiled_func_ref(&self, defined: u32) -> Result<&CompiledFunc> {
+    pub(crate) fn compiled_func(&self, defined: u32) -> Result<&CompiledFunc> {
         let cell = &self.compiled[defined as usize];
         match cell.get_or_init(|| self.compile_body(defined)) {
             Ok(f) => Ok(f),
