@@ -23,6 +23,7 @@
 //! stdout/stderr and no preopened directory: the guest gets only what it is given.
 //! The filesystem is Unix-only for now (it uses `rustix` for positional I/O and flags).
 
+pub mod block;
 pub mod cli;
 pub mod clocks;
 pub mod filesystem;

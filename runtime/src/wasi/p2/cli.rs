@@ -1,6 +1,7 @@
 //! `wasi:cli`: `environment`, `exit`, and the `stdin` / `stdout` / `stderr` getters, over the
 //! shared CLI state.
 
+use super::io::stdio::{Stdin, Stdout};
 use super::io::{InputStream, OutputStream};
 use super::{name, WasiView};
 use crate::component::{Linker, Resource, ResourceType, StoreContextMut};
@@ -44,18 +45,23 @@ pub(super) fn add_to_linker<T: WasiView + 'static>(linker: &mut Linker<T>) -> Re
     linker
         .instance(&name("cli/stdin"))?
         .func_wrap("get-stdin", |mut s, (): ()| {
-            Ok((s.data_mut().ctx().table.push(InputStream::Stdin)?,))
+            let view = s.data_mut().ctx();
+            let stdin = InputStream::new(Stdin(view.ctx.cli.stdin.clone()));
+            Ok((view.table.push(stdin)?,))
         })?;
     linker
         .instance(&name("cli/stdout"))?
         .func_wrap("get-stdout", |mut s, (): ()| {
-            let r: Resource<OutputStream> = s.data_mut().ctx().table.push(OutputStream::Stdout)?;
-            Ok((r,))
+            let view = s.data_mut().ctx();
+            let out = OutputStream::new(Stdout(view.ctx.cli.stdout.clone()));
+            Ok((view.table.push(out)?,))
         })?;
     linker
         .instance(&name("cli/stderr"))?
         .func_wrap("get-stderr", |mut s, (): ()| {
-            Ok((s.data_mut().ctx().table.push(OutputStream::Stderr)?,))
+            let view = s.data_mut().ctx();
+            let err = OutputStream::new(Stdout(view.ctx.cli.stderr.clone()));
+            Ok((view.table.push(err)?,))
         })?;
 
     linker.instance(&name("cli/terminal-input"))?.resource(

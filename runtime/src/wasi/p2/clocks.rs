@@ -1,11 +1,18 @@
-//! `wasi:clocks/wall-clock` and `wasi:clocks/monotonic-clock` (`now`, `resolution`; the
-//! pollables of `subscribe-*` come with `wasi:io/poll`), over the shared clocks.
+//! `wasi:clocks/wall-clock` and `wasi:clocks/monotonic-clock` (`now`, `resolution`,
+//! `subscribe-instant` and `subscribe-duration` as deadline pollables), over the shared clocks.
 
+use super::io::{subscribe_fn, Ready};
 use super::{name, WasiView};
 use crate::component::types::Type;
 use crate::component::{ComponentType, Lift, Linker, Lower, Val};
 use crate::error::{Error, Result};
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+/// A readiness future for a deadline (made inside the future, so that the timer belongs to
+/// the runtime that polls it).
+fn sleep_until(deadline: Instant) -> Ready {
+    Box::pin(async move { tokio::time::sleep_until(deadline.into()).await })
+}
 
 /// `datetime`: seconds and nanoseconds since the Unix epoch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,6 +90,17 @@ pub(super) fn add_to_linker<T: WasiView + 'static>(linker: &mut Linker<T>) -> Re
     mono.func_wrap("resolution", |mut s, (): ()| {
         let r = s.data_mut().ctx().ctx.clocks.monotonic_resolution();
         Ok((u64::try_from(r.as_nanos()).unwrap_or(u64::MAX),))
+    })?;
+    mono.func_wrap("subscribe-instant", |mut s, (when,): (u64,)| {
+        let view = s.data_mut().ctx();
+        let deadline = view.ctx.clocks.monotonic_instant(when);
+        Ok((subscribe_fn(view.table, move || sleep_until(deadline))?,))
+    })?;
+    mono.func_wrap("subscribe-duration", |mut s, (ns,): (u64,)| {
+        let view = s.data_mut().ctx();
+        let now = view.ctx.clocks.monotonic_now();
+        let deadline = view.ctx.clocks.monotonic_instant(now.saturating_add(ns));
+        Ok((subscribe_fn(view.table, move || sleep_until(deadline))?,))
     })?;
     Ok(())
 }

@@ -43,7 +43,10 @@ mod random;
 pub use cli::{TerminalInput, TerminalOutput};
 pub use clocks::Datetime;
 pub use filesystem::Descriptor;
-pub use io::{InputStream, IoError, OutputStream, StreamError};
+pub use io::{
+    ready_now, subscribe, subscribe_fn, HostInputStream, HostOutputStream, InputStream, IoError,
+    OutputStream, Pollable, Ready, StreamError, StreamFailure, StreamResult, Subscribe,
+};
 
 use crate::component::{Component, Instance, Linker, ResourceTable};
 use crate::error::{Error, Result};
