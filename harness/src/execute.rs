@@ -187,7 +187,7 @@ fn run_operations(
                 expected.extend_from_slice(r.payload.as_bytes());
             }
             Operation::Wait(w) => {
-                span.exit_code = w.exit_code;
+                span.exit_code = crate::suite::adapt::expected_exit_code(test.adapted, w.exit_code);
                 let run = span.run.expect("validated: wait follows run");
                 let mut preopens = Vec::new();
                 let mut sources = Vec::new();

@@ -72,6 +72,11 @@ struct RunArgs {
     /// Write a Markdown report.
     #[arg(long, value_name = "FILE")]
     markdown: Option<PathBuf>,
+    /// Run every P1 test as a P2 component instead: each module is wrapped with the
+    /// `wasi_snapshot_preview1` command adapter (wit-component). Test ids get the prefix
+    /// `adapted/`; a spec's non-zero exit code is expected as 1 (the adapter's `exit(err)`).
+    #[arg(long)]
+    adapt_p1: bool,
     /// Run only shard K of N (1 <= K <= N): the selected tests dealt round-robin.
     #[arg(long, value_name = "K/N")]
     shard: Option<wasmgate_harness::shard::Shard>,
@@ -106,6 +111,11 @@ fn run(args: RunArgs) -> Result<bool> {
         args.suites.clone()
     };
     let suites = suite::discover(&roots)?;
+    let suites = if args.adapt_p1 {
+        suite::adapt::adapt_p1(suites)
+    } else {
+        suites
+    };
     let runner = runner_by_name(&args.runner)?;
 
     let skiplist = if args.no_skiplist {

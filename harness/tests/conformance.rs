@@ -1,8 +1,10 @@
 //! The conformance gate: one libtest-mimic trial per test × runner, named
 //! `<runner>/<test id>` (`wasmgate/p1/rust/fd_readdir`).
 //!
-//! Suites: the harness's own `harness/tests/data/`, the project's `fixtures/`, and the
-//! upstream wasi-testsuite whenever `WASI_TESTSUITE_DIR` points at its extracted `tests/`.
+//! Suites: the harness's own `harness/tests/data/`, the project's `fixtures/` (P1 modules
+//! and P2 components), and the upstream wasi-testsuite whenever `WASI_TESTSUITE_DIR` points
+//! at its extracted `tests/` — its P1 tests twice: as modules, and adapted to P2 components
+//! (`adapted/p1/...`, as `harness run --adapt-p1` runs them).
 //! Skiplists: `skiplists/<runner>.json`. A skipped test (skiplist, or a need the runner
 //! cannot meet, such as P3 or the network) is an ignored trial; an XFAIL passes; a FAIL or
 //! XPASS fails with the harness's failure report. A broken spec, manifest or skiplist is a
@@ -20,6 +22,7 @@ use wasmgate_harness::execute::{execute, unmet_need};
 use wasmgate_harness::expect::{Expectation, Outcome, Skiplist};
 use wasmgate_harness::report::failure_details;
 use wasmgate_harness::runner::{runner_by_name, runner_names};
+use wasmgate_harness::suite::adapt::{self, adapt_p1};
 use wasmgate_harness::suite::{discover_under, Suite};
 use wasmgate_harness::{default_skiplist, workspace_root};
 
@@ -37,16 +40,17 @@ fn main() {
         .unwrap_or(Duration::from_secs(120));
 
     let mut trials = Vec::new();
-    let mut sources: Vec<(&str, PathBuf, bool)> = vec![
-        ("harness-data", root.join("harness/tests/data"), true),
+    let mut sources: Vec<(&str, PathBuf, bool, bool)> = vec![
+        ("harness-data", root.join("harness/tests/data"), true, false),
         // The project's fixtures: optional until fixtures/ holds a suite.
-        ("fixtures", root.join("fixtures"), false),
+        ("fixtures", root.join("fixtures"), false, false),
     ];
     if let Some(dir) = std::env::var_os("WASI_TESTSUITE_DIR") {
-        sources.push(("wasi-testsuite", PathBuf::from(dir), true));
+        sources.push(("wasi-testsuite", PathBuf::from(&dir), true, false));
+        sources.push(("wasi-testsuite-adapted", PathBuf::from(&dir), true, true));
     }
     let mut suites: Vec<Suite> = Vec::new();
-    for (label, dir, required) in sources {
+    for (label, dir, required, adapt) in sources {
         if !dir.exists() && !required {
             continue;
         }
@@ -55,6 +59,11 @@ fn main() {
                 format!("discover/{label}"),
                 format!("no suite under {}", dir.display()),
             )),
+            Ok(found) if adapt => suites.extend(
+                adapt_p1(found)
+                    .into_iter()
+                    .filter(|s| s.id.starts_with(adapt::PREFIX)),
+            ),
             Ok(found) => suites.extend(found),
             Err(e) => trials.push(broken(format!("discover/{label}"), format!("{e:#}"))),
         }

@@ -1,8 +1,11 @@
 //! Runner stage: the project's own runtime, wasmgate, in-process through its embedding API
-//! (`docs/API.md`) and its preview 1 layer `wasmgate::wasi::p1`.
+//! (`docs/API.md`): core modules with its preview 1 layer `wasmgate::wasi::p1`, components
+//! (told apart by their header) with `wasmgate::wasi::p2` and their `wasi:cli/run` export.
 
+use wasmgate::component::{self, Component, ResourceTable};
+use wasmgate::wasi::p2::{self, WasiCtxView, WasiView};
 use wasmgate::wasi::{InputPipe, OutputPipe, WasiCtx, WasiCtxBuilder};
-use wasmgate::{Config, Engine, Linker, Module, Store, TrapCode};
+use wasmgate::{Config, Engine, Error, Linker, Module, Store, TrapCode};
 
 use super::{deadline_timer, GuestStatus, Invocation, Observed, Runner};
 use crate::suite::WasiVersion;
@@ -20,6 +23,16 @@ impl WasmgateRunner {
 
 struct Host {
     wasi: WasiCtx,
+    table: ResourceTable,
+}
+
+impl WasiView for Host {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
 }
 
 impl Runner for WasmgateRunner {
@@ -32,7 +45,7 @@ impl Runner for WasmgateRunner {
     }
 
     fn supports(&self, version: WasiVersion) -> bool {
-        version == WasiVersion::P1
+        matches!(version, WasiVersion::P1 | WasiVersion::P2)
     }
 
     fn run(&self, invocation: &Invocation, started: &dyn Fn()) -> Observed {
@@ -59,29 +72,19 @@ fn run_module(
     let mut config = Config::new();
     config.epoch_interruption(true);
     let engine = Engine::new(&config);
-    let module = Module::new(&engine, invocation.module.as_slice()).map_err(|e| format!("{e}"))?;
-
-    let mut builder = WasiCtxBuilder::new();
-    builder
-        .args(&invocation.argv)
-        .envs(&invocation.env)
-        .stdin(InputPipe::new(invocation.stdin.clone()))
-        .stdout(stdout.clone())
-        .stderr(stderr.clone());
-    for preopen in &invocation.preopens {
-        builder
-            .preopened_dir(&preopen.host, &preopen.guest)
-            .map_err(|e| format!("{e}"))?;
+    let wasi = wasi_ctx(invocation, stdout, stderr)?;
+    let host = Host {
+        wasi,
+        table: ResourceTable::new(),
+    };
+    if wasmparser::Parser::is_component(&invocation.module) {
+        return run_component(&engine, invocation, host, started);
     }
+    let module = Module::new(&engine, invocation.module.as_slice()).map_err(|e| format!("{e}"))?;
     let mut linker: Linker<Host> = Linker::new(&engine);
     wasmgate::wasi::p1::add_to_linker(&mut linker, |host: &mut Host| &mut host.wasi)
         .map_err(|e| format!("{e}"))?;
-    let mut store = Store::new(
-        &engine,
-        Host {
-            wasi: builder.build(),
-        },
-    );
+    let mut store = Store::new(&engine, host);
     store.set_epoch_deadline(1);
 
     started();
@@ -96,9 +99,39 @@ fn run_module(
         Err(e) => Err((e, true)),
     };
     drop(cancel);
+    Ok(status(result.map(|()| 0), invocation))
+}
 
-    Ok(match result {
-        Ok(()) => GuestStatus::Exited(0),
+/// Runs a component's `wasi:cli/run`; its result is the exit status (0 or 1).
+fn run_component(
+    engine: &Engine,
+    invocation: &Invocation,
+    host: Host,
+    started: &dyn Fn(),
+) -> Result<GuestStatus, String> {
+    let component =
+        Component::new(engine, invocation.module.as_slice()).map_err(|e| format!("{e}"))?;
+    let mut linker = component::Linker::<Host>::new(engine);
+    p2::add_to_linker(&mut linker).map_err(|e| format!("{e}"))?;
+    let mut store = Store::new(engine, host);
+    store.set_epoch_deadline(1);
+
+    started();
+    let timer_engine = engine.clone();
+    let cancel = deadline_timer(invocation.timeout, move || timer_engine.increment_epoch());
+    let result = match linker.instantiate(&mut store, &component) {
+        Ok(instance) => p2::run(&mut store, &component, &instance).map_err(|e| (e, false)),
+        Err(e) => Err((e, true)),
+    };
+    drop(cancel);
+    Ok(status(result, invocation))
+}
+
+/// The status of a finished run: `Err((e, before_start))` for an error, with whether it
+/// came before the guest's code ran.
+fn status(result: Result<i32, (Error, bool)>, invocation: &Invocation) -> GuestStatus {
+    match result {
+        Ok(code) => GuestStatus::Exited(code),
         Err((e, before_start)) => {
             if let Some(code) = e.exit_code() {
                 GuestStatus::Exited(code)
@@ -114,5 +147,26 @@ fn run_module(
                 GuestStatus::Errored(format!("{e}"))
             }
         }
-    })
+    }
+}
+
+/// The guest's WASI context: argv, environment, stdio pipes and preopens.
+fn wasi_ctx(
+    invocation: &Invocation,
+    stdout: &OutputPipe,
+    stderr: &OutputPipe,
+) -> Result<WasiCtx, String> {
+    let mut builder = WasiCtxBuilder::new();
+    builder
+        .args(&invocation.argv)
+        .envs(&invocation.env)
+        .stdin(InputPipe::new(invocation.stdin.clone()))
+        .stdout(stdout.clone())
+        .stderr(stderr.clone());
+    for preopen in &invocation.preopens {
+        builder
+            .preopened_dir(&preopen.host, &preopen.guest)
+            .map_err(|e| format!("{e}"))?;
+    }
+    Ok(builder.build())
 }

@@ -1,4 +1,6 @@
-//! Runner stage: the reference runner, wasmtime 48 + wasmtime-wasi's preview 1, in-process.
+//! Runner stage: the reference runner, wasmtime 48 + wasmtime-wasi, in-process: core
+//! modules with its preview 1, components (told apart by their header) with its preview 2
+//! and their `wasi:cli/run` export.
 //!
 //! It runs the same invocations as the wasmgate runner, so the harness itself is checked
 //! against a known-good runtime: a test that fails here points at the harness or the test.
@@ -6,7 +8,9 @@
 use wasmtime::{Config, Engine, Linker, Module, OptLevel, Store, Trap};
 use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::p2::pipe::{MemoryInputPipe, MemoryOutputPipe};
-use wasmtime_wasi::{FsPerms, I32Exit, WasiCtxBuilder};
+use wasmtime_wasi::{
+    FsPerms, I32Exit, ResourceTable, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView,
+};
 
 use super::{deadline_timer, error_chain, GuestStatus, Invocation, Observed, Runner};
 use crate::suite::WasiVersion;
@@ -39,7 +43,7 @@ impl Runner for WasmtimeRunner {
     }
 
     fn supports(&self, version: WasiVersion) -> bool {
-        version == WasiVersion::P1
+        matches!(version, WasiVersion::P1 | WasiVersion::P2)
     }
 
     fn run(&self, invocation: &Invocation, started: &dyn Fn()) -> Observed {
@@ -68,7 +72,6 @@ fn run_module(
     // Behaviour does not depend on optimisation; compile time does, a lot in debug builds.
     config.cranelift_opt_level(OptLevel::None);
     let engine = Engine::new(&config)?;
-    let module = Module::new(&engine, invocation.module.as_slice())?;
 
     let mut builder = WasiCtxBuilder::new();
     builder
@@ -80,6 +83,10 @@ fn run_module(
     for preopen in &invocation.preopens {
         builder.preopened_dir(&preopen.host, &preopen.guest, FsPerms::ReadWrite)?;
     }
+    if wasmparser::Parser::is_component(&invocation.module) {
+        return run_component(&engine, invocation, builder.build(), started);
+    }
+    let module = Module::new(&engine, invocation.module.as_slice())?;
     let mut linker: Linker<Host> = Linker::new(&engine);
     wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |host: &mut Host| &mut host.wasi)?;
     let mut store = Store::new(
@@ -95,8 +102,64 @@ fn run_module(
     let cancel = deadline_timer(invocation.timeout, move || timer_engine.increment_epoch());
     let outcome = run_start(&linker, &mut store, &module);
     drop(cancel);
-    Ok(match outcome {
-        Ok(()) => GuestStatus::Exited(0),
+    Ok(status(outcome.map(|()| 0), invocation))
+}
+
+/// The store data of a component run.
+struct P2Host {
+    wasi: WasiCtx,
+    table: ResourceTable,
+}
+
+impl WasiView for P2Host {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+/// Runs a component's `wasi:cli/run`; its result is the exit status (0 or 1).
+fn run_component(
+    engine: &Engine,
+    invocation: &Invocation,
+    wasi: WasiCtx,
+    started: &dyn Fn(),
+) -> anyhow::Result<GuestStatus> {
+    use wasmtime::component::{Component, Linker};
+    use wasmtime_wasi::p2::bindings::sync::Command;
+    let component = Component::new(engine, invocation.module.as_slice())?;
+    let mut linker: Linker<P2Host> = Linker::new(engine);
+    wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+    let mut store = Store::new(
+        engine,
+        P2Host {
+            wasi,
+            table: ResourceTable::new(),
+        },
+    );
+    store.set_epoch_deadline(1);
+
+    started();
+    let timer_engine = engine.clone();
+    let cancel = deadline_timer(invocation.timeout, move || timer_engine.increment_epoch());
+    let outcome = match Command::instantiate(&mut store, &component, &linker) {
+        Ok(command) => match command.wasi_cli_run().call_run(&mut store) {
+            Ok(result) => Ok(if result.is_ok() { 0 } else { 1 }),
+            Err(e) => Err((e, false)),
+        },
+        Err(e) => Err((e, true)),
+    };
+    drop(cancel);
+    Ok(status(outcome, invocation))
+}
+
+/// The status of a finished run: `Err((e, before_start))` for an error, with whether it
+/// came before the guest's code ran.
+fn status(outcome: Result<i32, (wasmtime::Error, bool)>, invocation: &Invocation) -> GuestStatus {
+    match outcome {
+        Ok(code) => GuestStatus::Exited(code),
         Err((e, before_start)) => {
             if let Some(exit) = e.downcast_ref::<I32Exit>() {
                 GuestStatus::Exited(exit.0)
@@ -112,7 +175,7 @@ fn run_module(
                 GuestStatus::Errored(describe(&e))
             }
         }
-    })
+    }
 }
 
 /// Instantiates and calls `_start`; an error says whether it came before `_start` ran.

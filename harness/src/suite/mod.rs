@@ -6,6 +6,7 @@
 //! for suites below it. Every test has a stable id `pN/<suite>/<test>`: for upstream's
 //! `tests/rust/testsuite/wasm32-wasip1/fd_readdir.wasm` that is `p1/rust/fd_readdir`.
 
+pub mod adapt;
 pub mod spec;
 
 use std::fmt;
@@ -113,6 +114,8 @@ pub struct TestCase {
     pub spec_file: Option<PathBuf>,
     /// The parsed spec (the default spec when there is no file).
     pub spec: Arc<FixtureSpec>,
+    /// A P1 module run as a P2 component through the preview 1 adapter (`--adapt-p1`).
+    pub adapted: bool,
 }
 
 impl TestCase {
@@ -123,6 +126,16 @@ impl TestCase {
 
     /// The module as a binary (a `.wat` file is compiled here).
     pub fn module_bytes(&self) -> Result<Vec<u8>> {
+        if self.adapted {
+            let module = self.source_bytes()?;
+            return adapt::p1_command_to_component(&module)
+                .with_context(|| format!("cannot adapt {} to a component", self.module.display()));
+        }
+        self.source_bytes()
+    }
+
+    /// The module file as a binary, without adaptation.
+    fn source_bytes(&self) -> Result<Vec<u8>> {
         match self.format {
             ModuleFormat::Binary => std::fs::read(&self.module)
                 .with_context(|| format!("cannot read {}", self.module.display())),
@@ -259,6 +272,7 @@ pub fn load_suite(dir: &Path) -> Result<Suite> {
             format,
             spec_file,
             spec: Arc::new(spec),
+            adapted: false,
         });
     }
     // Specs beside sources only (upstream's `src/bin`) are not checked: not a suite of modules.
