@@ -351,6 +351,23 @@ impl File {
 
     /// Appends at the end of the file, atomically where the host can.
     pub fn append(&self, buf: &[u8]) -> FsResult<usize> {
+        Ok(self.append_io(buf)?)
+    }
+
+    /// [`File::read_at`] with the host's error, for streams that report it as is.
+    pub fn read_at_io(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+        use std::os::unix::fs::FileExt;
+        self.std().read_at(buf, offset)
+    }
+
+    /// [`File::write_at`] with the host's error, for streams that report it as is.
+    pub fn write_at_io(&self, buf: &[u8], offset: u64) -> io::Result<usize> {
+        use std::os::unix::fs::FileExt;
+        self.std().write_at(buf, offset)
+    }
+
+    /// [`File::append`] with the host's error, for streams that report it as is.
+    pub fn append_io(&self, buf: &[u8]) -> io::Result<usize> {
         #[cfg(target_os = "linux")]
         {
             use rustix::io::{pwritev2, Errno, ReadWriteFlags};
@@ -358,7 +375,7 @@ impl File {
             match pwritev2(self.std(), &iovs, 0, ReadWriteFlags::APPEND) {
                 Err(Errno::NOSYS) | Err(Errno::NOTSUP) => {}
                 Ok(n) => return Ok(n),
-                Err(e) => return Err(io::Error::from(e).into()),
+                Err(e) => return Err(io::Error::from(e)),
             }
         }
         // Fallback: switch the description to append mode for one write.
@@ -367,7 +384,7 @@ impl File {
         fcntl_setfl(self.std(), old | OFlags::APPEND).map_err(io::Error::from)?;
         let result = rustix::io::write(self.std(), buf);
         let _ = fcntl_setfl(self.std(), old);
-        Ok(result.map_err(io::Error::from)?)
+        result.map_err(io::Error::from)
     }
 
     /// The file's attributes.
