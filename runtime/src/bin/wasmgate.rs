@@ -1,5 +1,5 @@
 //! The `wasmgate` command line: `wasmgate run [--invoke NAME] [--dir HOST[::GUEST]]...
-//! [--env NAME[=VALUE]]... [--inherit-env] FILE [ARGS...]`.
+//! [--env NAME[=VALUE]]... [--inherit-env] [--allow-net CIDR]... FILE [ARGS...]`.
 //!
 //! A module runs with WASI Preview 1 (`wasi_snapshot_preview1`): argv is `FILE` as given
 //! followed by `ARGS`, stdio is inherited, and the guest sees only the directories and
@@ -77,6 +77,13 @@ struct RunCommand {
     /// Passes the whole host environment to the guest (by default it sees none).
     #[arg(long)]
     inherit_env: bool,
+
+    /// Lets a component's `wasi:sockets` use the addresses in `CIDR` (`127.0.0.0/8`,
+    /// `::1/128`, or one address): bind to them, connect and send to them, accept and
+    /// receive from them. By default no socket can be created (`access-denied`) and name
+    /// lookup is refused; any `--allow-net` allows both. Repeatable.
+    #[arg(long = "allow-net", value_name = "CIDR")]
+    allow_net: Vec<String>,
 }
 
 /// Data every store of the CLI carries: the guest's WASI context.
@@ -174,6 +181,11 @@ impl RunCommand {
         for dir in &self.dirs {
             let (host, guest) = dir.split_once("::").unwrap_or((dir, dir));
             builder.preopened_dir(host, guest)?;
+        }
+        for cidr in &self.allow_net {
+            builder
+                .allow_net(cidr)
+                .map_err(|e| Error::msg(format!("--allow-net {cidr}: {e}")))?;
         }
         Ok(builder.build())
     }

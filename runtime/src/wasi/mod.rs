@@ -49,6 +49,8 @@ pub struct WasiCtx {
     pub(crate) clocks: Clocks,
     pub(crate) preopens: Vec<(Dir, String)>,
     pub(crate) p1: p1::P1State,
+    /// The addresses WASI 0.2 sockets may use.
+    pub(crate) net: sockets::NetPolicy,
 }
 
 impl WasiCtx {
@@ -80,6 +82,7 @@ impl Default for WasiCtx {
 pub struct WasiCtxBuilder {
     cli: CliCtx,
     preopens: Vec<(Dir, String)>,
+    net: sockets::NetPolicy,
 }
 
 impl WasiCtxBuilder {
@@ -188,6 +191,21 @@ impl WasiCtxBuilder {
         Ok(self)
     }
 
+    /// Lets the guest's sockets use the addresses in `cidr` (`127.0.0.0/8`, `::1/128`, or a
+    /// bare address): bind to them, connect and send to them, accept and receive from them.
+    /// Without any, no socket can be created (`access-denied`) and name lookup is refused;
+    /// any range also allows name lookup. Repeatable. Fails on a malformed range.
+    pub fn allow_net(&mut self, cidr: impl AsRef<str>) -> Result<&mut Self, Error> {
+        self.net.allow(cidr.as_ref()).map_err(Error::msg)?;
+        Ok(self)
+    }
+
+    /// Lets the guest's sockets use every address (as wasmtime's `-S inherit-network`).
+    pub fn inherit_network(&mut self) -> &mut Self {
+        self.net.allow_all();
+        self
+    }
+
     /// Finishes the context, leaving this builder empty.
     pub fn build(&mut self) -> WasiCtx {
         let cli = std::mem::take(&mut self.cli);
@@ -198,6 +216,7 @@ impl WasiCtxBuilder {
             clocks: Clocks::default(),
             preopens,
             p1,
+            net: std::mem::take(&mut self.net),
         }
     }
 }

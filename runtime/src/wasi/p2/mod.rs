@@ -7,7 +7,9 @@
 //! `blocking-flush`), `wasi:cli/{environment, exit, stdin, stdout, stderr, terminal-*}`,
 //! `wasi:clocks/{wall-clock, monotonic-clock}` (without pollables) and
 //! `wasi:random/{random, insecure, insecure-seed}`, and of `wasi:filesystem` the
-//! `descriptor` resource and `preopens`. Interfaces are
+//! `descriptor` resource and `preopens`. `wasi:sockets` (`sockets/`): TCP, UDP and name
+//! lookup over tokio, every address checked against the context's `--allow-net` ranges.
+//! Interfaces are
 //! defined at 0.2.12, the WIT of wasmtime-wasi 48; the linker accepts components importing
 //! any 0.2.x.
 //!
@@ -39,6 +41,7 @@ mod clocks;
 mod filesystem;
 mod io;
 mod random;
+mod sockets;
 
 pub use cli::{TerminalInput, TerminalOutput};
 pub use clocks::Datetime;
@@ -46,6 +49,10 @@ pub use filesystem::Descriptor;
 pub use io::{
     ready_now, subscribe, subscribe_fn, HostInputStream, HostOutputStream, InputStream, IoError,
     OutputStream, Pollable, Ready, StreamError, StreamFailure, StreamResult, Subscribe,
+};
+pub use sockets::{
+    ErrorCode as SocketErrorCode, IncomingDatagramStream, Network, OutgoingDatagramStream,
+    ResolveAddressStream, TcpSocket, UdpSocket,
 };
 
 use crate::component::{Component, Instance, Linker, ResourceTable};
@@ -82,6 +89,7 @@ pub fn add_to_linker<T: WasiView + 'static>(linker: &mut Linker<T>) -> Result<()
     clocks::add_to_linker(linker)?;
     random::add_to_linker(linker)?;
     filesystem::add_to_linker(linker)?;
+    sockets::add_to_linker(linker)?;
     Ok(())
 }
 
