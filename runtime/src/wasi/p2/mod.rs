@@ -6,8 +6,8 @@
 //! `blocking-read`, `check-write`, `write`, `blocking-write-and-flush`, `flush`,
 //! `blocking-flush`), `wasi:cli/{environment, exit, stdin, stdout, stderr, terminal-*}`,
 //! `wasi:clocks/{wall-clock, monotonic-clock}` (without pollables) and
-//! `wasi:random/{random, insecure, insecure-seed}`, and of `wasi:filesystem` the
-//! `descriptor` resource and `preopens`. `wasi:sockets` (`sockets/`): TCP, UDP and name
+//! `wasi:random/{random, insecure, insecure-seed}`, and `wasi:filesystem/{types, preopens}`
+//! (every `descriptor` method). `wasi:sockets` (`sockets/`): TCP, UDP and name
 //! lookup over tokio, every address checked against the context's `--allow-net` ranges.
 //! Interfaces are
 //! defined at 0.2.12, the WIT of wasmtime-wasi 48; the linker accepts components importing
