@@ -13,6 +13,7 @@ mod error;
 mod exec;
 mod ir;
 mod module;
+pub mod serve;
 mod store;
 mod translate;
 mod types;

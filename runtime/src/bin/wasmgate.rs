@@ -44,6 +44,8 @@ struct Cli {
 enum Command {
     /// Runs a WebAssembly module.
     Run(RunCommand),
+    /// Serves HTTP requests with a component's `wasi:http/incoming-handler` export.
+    Serve(ServeCommand),
 }
 
 /// Runs a WebAssembly module (binary `.wasm` or text `.wat`).
@@ -347,6 +349,100 @@ impl p2::WasiView for Host {
     }
 }
 
+/// Serves HTTP/1.1 with a `wasi:http/proxy` component: each request gets a fresh instance
+/// (as `wasmtime serve`).
+#[derive(Args)]
+struct ServeCommand {
+    /// The socket address to listen on.
+    #[arg(long, value_name = "SOCKADDR", default_value = "0.0.0.0:8080")]
+    addr: std::net::SocketAddr,
+
+    /// Grants the guest a host directory (`HOST[::GUEST]`). Repeatable.
+    #[arg(long = "dir", value_name = "HOST[::GUEST]")]
+    dirs: Vec<String>,
+
+    /// Passes an environment variable to the guest: `NAME=VALUE`, or `NAME` alone for the
+    /// host's value. Repeatable.
+    #[arg(long = "env", value_name = "NAME[=VALUE]")]
+    envs: Vec<String>,
+
+    /// Passes the whole host environment to the guest.
+    #[arg(long)]
+    inherit_env: bool,
+
+    /// The most bytes of a request head; larger ones are answered 431.
+    #[arg(long, value_name = "BYTES", default_value_t = 64 * 1024)]
+    max_header_size: usize,
+
+    /// The most bytes of a request body; larger ones are answered 413.
+    #[arg(long, value_name = "BYTES", default_value_t = 64 * 1024 * 1024)]
+    max_body_size: u64,
+
+    /// The component (binary `.wasm` or text `.wat`).
+    #[arg(value_name = "WASM")]
+    component: PathBuf,
+}
+
+impl ServeCommand {
+    /// Each request's WASI context: stdio inherited, `--env`, `--inherit-env`, `--dir`.
+    fn wasi_ctx(
+        component: &Path,
+        envs: &[(String, String)],
+        dirs: &[String],
+    ) -> Result<WasiCtx, Error> {
+        let mut builder = WasiCtxBuilder::new();
+        builder.inherit_stdio();
+        builder.arg(component.to_string_lossy());
+        builder.envs(envs);
+        for dir in dirs {
+            let (host, guest) = dir.split_once("::").unwrap_or((dir, dir));
+            builder.preopened_dir(host, guest)?;
+        }
+        Ok(builder.build())
+    }
+
+    fn execute(&self) -> Result<(), Vec<String>> {
+        let mut config = Config::new();
+        config.compilation_mode(CompilationMode::Lazy);
+        let engine = Engine::new(&config);
+        let component =
+            Component::from_file(&engine, &self.component).map_err(|e| vec![e.to_string()])?;
+        let mut envs: Vec<(String, String)> = Vec::new();
+        if self.inherit_env {
+            envs.extend(std::env::vars());
+        }
+        for env in &self.envs {
+            match env.split_once('=') {
+                Some((k, v)) => envs.push((k.to_string(), v.to_string())),
+                None => envs.extend(std::env::var(env).ok().map(|v| (env.clone(), v))),
+            }
+        }
+        let (path, dirs) = (self.component.clone(), self.dirs.clone());
+        let make_ctx = move || Self::wasi_ctx(&path, &envs, &dirs);
+        make_ctx()
+            .map_err(|e| vec!["failed to set up the host functions".into(), e.to_string()])?;
+        let options = wasmgate::serve::ServeOptions {
+            max_header_bytes: self.max_header_size,
+            max_body_bytes: self.max_body_size,
+        };
+        let server = wasmgate::serve::Server::new(component, make_ctx, options)
+            .map_err(|e| vec![e.to_string()])?;
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| vec![format!("cannot start the runtime: {e}")])?;
+        rt.block_on(async {
+            let listener = wasmgate::serve::bind(self.addr).await?;
+            let local = listener
+                .local_addr()
+                .map_err(|e| Error::msg(e.to_string()))?;
+            eprintln!("Serving HTTP on http://{local}/");
+            server.run(listener).await
+        })
+        .map_err(|e| vec![e.to_string()])
+    }
+}
+
 /// Whether the file (binary or text) holds a component rather than a core module. Unreadable
 /// or malformed files are reported by the module path.
 fn is_component_file(path: &Path) -> bool {
@@ -481,7 +577,7 @@ fn trap_report(context: &[String], trap: &Trap) -> String {
 /// `wasmtime FILE` is `wasmtime run FILE`; keep that shorthand.
 fn normalize_args(mut args: Vec<OsString>) -> Vec<OsString> {
     if let Some(first) = args.get(1).and_then(|a| a.to_str()) {
-        let is_subcommand = matches!(first, "run" | "help");
+        let is_subcommand = matches!(first, "run" | "serve" | "help");
         if !is_subcommand && !first.starts_with('-') {
             args.insert(1, OsString::from("run"));
         }
@@ -492,6 +588,13 @@ fn normalize_args(mut args: Vec<OsString>) -> Vec<OsString> {
 fn main() -> ExitCode {
     let cli = Cli::parse_from(normalize_args(std::env::args_os().collect()));
     match cli.command {
+        Command::Serve(cmd) => match cmd.execute() {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(chain) => {
+                eprintln!("Error: {}", format_chain(&chain));
+                ExitCode::FAILURE
+            }
+        },
         Command::Run(cmd) => match cmd.execute() {
             Ok(()) => ExitCode::SUCCESS,
             Err(RunError::Exit(code)) => std::process::exit(code),

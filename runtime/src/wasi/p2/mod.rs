@@ -39,6 +39,7 @@
 mod cli;
 mod clocks;
 mod filesystem;
+pub mod http;
 mod io;
 mod random;
 mod sockets;
@@ -90,6 +91,7 @@ pub fn add_to_linker<T: WasiView + 'static>(linker: &mut Linker<T>) -> Result<()
     random::add_to_linker(linker)?;
     filesystem::add_to_linker(linker)?;
     sockets::add_to_linker(linker)?;
+    http::add_to_linker(linker)?;
     Ok(())
 }
 
