@@ -225,3 +225,145 @@ fn unparseable_argument_is_an_error() {
     assert!(err.contains("`two`"), "{err}");
     assert!(err.contains("i32"), "{err}");
 }
+
+#[test]
+fn unknown_import_error_names_module_field_and_type() {
+    let o = run("reactor.wat");
+    assert_no_panic(&o);
+    assert_eq!(code(&o), 1, "stderr: {}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains(
+            "`env::unknown` has not been defined (expected (func (param i32) (result i64)))"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn unknown_imports_trap_defines_failing_functions() {
+    let path = fixture("reactor.wat");
+    let path = path.to_str().unwrap();
+    // The default export runs after `_initialize`; the unknown import is never called.
+    let o = wasmgate(&["run", "-W", "unknown-imports-trap=y", path]);
+    assert_eq!(code(&o), 0, "stderr: {}", stderr(&o));
+    assert_eq!(stdout(&o), "initialized\n");
+    // Calling it fails with exit 1, naming the import.
+    let o = wasmgate(&[
+        "run",
+        "-W",
+        "unknown-imports-trap",
+        "--invoke",
+        "call-unknown",
+        path,
+    ]);
+    assert_no_panic(&o);
+    assert_eq!(code(&o), 1, "stderr: {}", stderr(&o));
+    assert!(
+        stderr(&o).contains("unknown import: `env::unknown` has not been defined"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn unknown_imports_default_returns_zeros() {
+    let path = fixture("reactor.wat");
+    let o = wasmgate(&[
+        "run",
+        "-W",
+        "unknown-imports-default=y",
+        "--invoke",
+        "call-unknown",
+        path.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&o), 0, "stderr: {}", stderr(&o));
+    assert_eq!(stdout(&o), "0\n");
+}
+
+#[test]
+fn bad_wasm_options_are_errors() {
+    let path = fixture("reactor.wat");
+    let path = path.to_str().unwrap();
+    for (opt, expected) in [
+        ("bogus", "unknown -W option `bogus`"),
+        ("unknown-imports-trap=maybe", "is not a boolean"),
+        (
+            "unknown-imports-trap,unknown-imports-default",
+            "exclude each other",
+        ),
+    ] {
+        let o = wasmgate(&["run", "-W", opt, path]);
+        assert_no_panic(&o);
+        assert_eq!(code(&o), 1, "{opt}: stderr: {}", stderr(&o));
+        assert!(stderr(&o).contains(expected), "{opt}: {}", stderr(&o));
+    }
+}
+
+#[test]
+fn reactor_initializes_before_invoke() {
+    let path = fixture("reactor.wat");
+    let o = wasmgate(&[
+        "run",
+        "-W",
+        "unknown-imports-trap=y",
+        "--invoke",
+        "get",
+        path.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&o), 0, "stderr: {}", stderr(&o));
+    assert_eq!(stdout(&o), "42\n");
+}
+
+#[test]
+fn a_preopen_maps_onto_any_guest_path() {
+    // The guest sees the host directory as `/dev` (a path that means something else on
+    // the host), and reads a file from it.
+    let dir = tempfile_dir();
+    std::fs::write(dir.join("urandom"), b"not random").unwrap();
+    let module = r#"(module
+      (import "wasi_snapshot_preview1" "path_open"
+        (func $open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
+      (import "wasi_snapshot_preview1" "fd_read" (func $read (param i32 i32 i32 i32) (result i32)))
+      (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
+      (import "wasi_snapshot_preview1" "fd_prestat_dir_name"
+        (func $name (param i32 i32 i32) (result i32)))
+      (memory (export "memory") 1)
+      (data (i32.const 100) "urandom")
+      (func (export "_start")
+        ;; the preopen's name (fd 3) at 200, printed
+        (if (call $name (i32.const 3) (i32.const 200) (i32.const 4)) (then unreachable))
+        (i32.store8 (i32.const 204) (i32.const 10))
+        (i32.store (i32.const 0) (i32.const 200))
+        (i32.store (i32.const 4) (i32.const 5))
+        (drop (call $write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))
+        ;; open urandom below it (fd stored at 12), read 10 bytes to 300, print them
+        (if (call $open (i32.const 3) (i32.const 0) (i32.const 100) (i32.const 7)
+              (i32.const 0) (i64.const 2) (i64.const 0) (i32.const 0) (i32.const 12))
+          (then unreachable))
+        (i32.store (i32.const 0) (i32.const 300))
+        (i32.store (i32.const 4) (i32.const 10))
+        (drop (call $read (i32.load (i32.const 12)) (i32.const 0) (i32.const 1) (i32.const 8)))
+        (drop (call $write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))"#;
+    let wat = dir.join("dev.wat");
+    std::fs::write(&wat, module).unwrap();
+    let mapping = format!("{}::/dev", dir.display());
+    let o = wasmgate(&["run", "--dir", &mapping, wat.to_str().unwrap()]);
+    assert_eq!(code(&o), 0, "stderr: {}", stderr(&o));
+    assert_eq!(stdout(&o), "/dev\nnot random");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A fresh directory under the system temp dir.
+fn tempfile_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "wasmgate-cli-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}

@@ -86,6 +86,50 @@ struct RunCommand {
     /// lookup is refused; any `--allow-net` allows both. Repeatable.
     #[arg(long = "allow-net", value_name = "CIDR")]
     allow_net: Vec<String>,
+
+    /// Wasm options, spelled as wasmtime's: `-W unknown-imports-trap[=y|n]` (a function
+    /// import nobody provides fails when called, naming itself) or
+    /// `-W unknown-imports-default[=y|n]` (it returns zeros). Comma-separated or repeated.
+    #[arg(short = 'W', value_name = "KEY[=y|n]")]
+    wasm_options: Vec<String>,
+}
+
+/// What `-W` asks for.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct WasmOptions {
+    unknown_imports_trap: bool,
+    unknown_imports_default: bool,
+}
+
+impl WasmOptions {
+    /// Parses every `-W` value; an unknown key or value is an error that lists the known ones.
+    fn parse(values: &[String]) -> Result<WasmOptions, String> {
+        let mut opts = WasmOptions::default();
+        for item in values.iter().flat_map(|v| v.split(',')) {
+            let (key, value) = item.split_once('=').unwrap_or((item, "y"));
+            let on = match value {
+                "y" | "yes" | "true" => true,
+                "n" | "no" | "false" => false,
+                other => return Err(format!("-W {key}: `{other}` is not a boolean (use y or n)")),
+            };
+            match key {
+                "unknown-imports-trap" => opts.unknown_imports_trap = on,
+                "unknown-imports-default" => opts.unknown_imports_default = on,
+                other => {
+                    return Err(format!(
+                        "unknown -W option `{other}` (supported: unknown-imports-trap, \
+                         unknown-imports-default)"
+                    ))
+                }
+            }
+        }
+        if opts.unknown_imports_trap && opts.unknown_imports_default {
+            return Err(
+                "-W unknown-imports-trap and unknown-imports-default exclude each other".into(),
+            );
+        }
+        Ok(opts)
+    }
 }
 
 /// Data every store of the CLI carries: the guest's WASI context.
@@ -201,8 +245,18 @@ impl RunCommand {
         // `from_file` names the file in its errors, and the offset for a bad binary.
         let module = Module::from_file(&engine, &path).map_err(|e| RunError::msg(e.to_string()))?;
         let mut store = Store::new(&engine, Host::default());
-        let linker = self
+        let mut linker = self
             .build_linker(&engine, &mut store)
+            .map_err(|e| wrap_error(vec!["failed to set up the host functions".to_string()], e))?;
+        let options = WasmOptions::parse(&self.wasm_options).map_err(RunError::msg)?;
+        let unknown = if options.unknown_imports_trap {
+            linker.define_unknown_imports_as_traps(&module)
+        } else if options.unknown_imports_default {
+            linker.define_unknown_imports_as_default_values(&module)
+        } else {
+            Ok(())
+        };
+        unknown
             .map_err(|e| wrap_error(vec!["failed to set up the host functions".to_string()], e))?;
 
         let main_context = format!("failed to run main module `{}`", path.display());
@@ -312,6 +366,20 @@ impl RunCommand {
         let mut linker = component::Linker::<Host>::new(engine);
         p2::add_to_linker(&mut linker)
             .map_err(|e| wrap_error(vec!["failed to set up the host functions".to_string()], e))?;
+        let options = WasmOptions::parse(&self.wasm_options).map_err(RunError::msg)?;
+        if options.unknown_imports_default {
+            return Err(RunError::msg(
+                "-W unknown-imports-default is for core modules; a component can use \
+                 -W unknown-imports-trap",
+            ));
+        }
+        if options.unknown_imports_trap {
+            linker
+                .define_unknown_imports_as_traps(&component)
+                .map_err(|e| {
+                    wrap_error(vec!["failed to set up the host functions".to_string()], e)
+                })?;
+        }
         let wasi = self
             .wasi_ctx()
             .map_err(|e| wrap_error(vec!["failed to set up the host functions".to_string()], e))?;

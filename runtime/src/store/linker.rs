@@ -129,6 +129,55 @@ impl<T: 'static> Linker<T> {
         self.instance(store, name, instance)
     }
 
+    /// Defines each function `module` imports that this linker does not define as a host
+    /// function that fails when called, naming the import (wasmtime's method of the same
+    /// name; the CLI's `-W unknown-imports-trap=y`).
+    pub fn define_unknown_imports_as_traps(&mut self, module: &Module) -> Result<()> {
+        self.define_unknown_imports(module, |name| {
+            Err(Error::msg(format!(
+                "unknown import: `{name}` has not been defined"
+            )))
+        })
+    }
+
+    /// Defines each function `module` imports that this linker does not define as a host
+    /// function that returns zeros (null references) and has no effect (the CLI's
+    /// `-W unknown-imports-default=y`).
+    pub fn define_unknown_imports_as_default_values(&mut self, module: &Module) -> Result<()> {
+        self.define_unknown_imports(module, |_| Ok(()))
+    }
+
+    fn define_unknown_imports(
+        &mut self,
+        module: &Module,
+        body: fn(&str) -> Result<()>,
+    ) -> Result<()> {
+        for import in module.imports() {
+            let crate::types::ExternType::Func(ty) = import.ty() else {
+                continue;
+            };
+            let key = (import.module().to_string(), import.name().to_string());
+            if self.defs.contains_key(&key) {
+                continue;
+            }
+            let name = format!("{}::{}", import.module(), import.name());
+            let results: Vec<crate::types::ValType> = ty.results().to_vec();
+            self.func_new(
+                import.module(),
+                import.name(),
+                ty,
+                move |_, _, out: &mut [Val]| {
+                    body(&name)?;
+                    for (slot, t) in out.iter_mut().zip(&results) {
+                        *slot = Val::default_for(*t);
+                    }
+                    Ok(())
+                },
+            )?;
+        }
+        Ok(())
+    }
+
     fn resolve(&self, store: &mut Store<T>, module: &str, name: &str) -> Option<Extern> {
         match self.defs.get(&(module.to_string(), name.to_string()))? {
             Definition::Extern(e) => Some(*e),
