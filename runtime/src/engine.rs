@@ -43,9 +43,10 @@ impl Default for Config {
     }
 }
 
-/// The proposals the interpreter implements: WebAssembly 2.0 without SIMD, plus extended-const.
+/// The proposals the interpreter implements: WebAssembly 2.0 without SIMD, plus
+/// extended-const and tail calls.
 fn default_features() -> WasmFeatures {
-    let mut f = WasmFeatures::WASM2 | WasmFeatures::EXTENDED_CONST;
+    let mut f = WasmFeatures::WASM2 | WasmFeatures::EXTENDED_CONST | WasmFeatures::TAIL_CALL;
     f.remove(WasmFeatures::SIMD);
     f
 }

@@ -78,6 +78,8 @@ pub(crate) struct CallIndirect {
     pub index: Reg,
     /// Where the arguments start; the callee's frame begins here.
     pub base: Reg,
+    /// The callee's parameter count (moved to the frame's start by `return_call_indirect`).
+    pub params: u32,
 }
 
 macro_rules! define_ops {
@@ -112,6 +114,12 @@ macro_rules! define_ops {
             Call { func: u32, base: Reg },
             /// Index into `call_indirects`.
             CallIndirect(u32),
+            /// Tail call of function `func` of the current instance: its `params` arguments at
+            /// `base` replace the current frame. A host callee is called normally instead, and
+            /// the next op (always a return of the callee's results from `base`) returns them.
+            ReturnCall { func: u32, base: Reg, params: u32 },
+            /// Tail call through `call_indirects[i]` (a host callee as for `ReturnCall`).
+            ReturnCallIndirect(u32),
             /// Fuel / epoch check (loop heads and function entries; only when configured).
             Interrupt,
             Copy { d: Reg, s: Reg },

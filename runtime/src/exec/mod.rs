@@ -317,6 +317,51 @@ pub(crate) fn run(
             }};
         }
 
+        // The store function a `call_indirect` entry names, or its trap.
+        macro_rules! resolve_indirect {
+            ($ci:expr) => {{
+                let ci = $ci;
+                // An i32 index is stored zero-extended: this also reads a table64 index.
+                let i = r!(ci.index);
+                let t = store.instances[inst].tables[ci.table as usize] as usize;
+                let Some(&rf) = usize::try_from(i)
+                    .ok()
+                    .and_then(|i| store.tables[t].elems.get(i))
+                else {
+                    trap!(TrapCode::UndefinedElement)
+                };
+                if rf == 0 {
+                    trap!(TrapCode::UninitializedElement)
+                }
+                let func = (rf - 1) as u32;
+                if store.funcs[func as usize].type_id() != ci.type_id {
+                    trap!(TrapCode::BadSignature)
+                }
+                func
+            }};
+        }
+        // A tail call: a wasm callee's frame replaces this one (its arguments move to the
+        // frame's start, which becomes the callee's base); a host callee is called like
+        // `call`, and the return op the translator put after the tail call returns its results.
+        macro_rules! tail_call {
+            ($func:expr, $args:expr, $params:expr) => {{
+                let func = $func;
+                match store.funcs[func as usize] {
+                    FuncEntity::Host { .. } => call!(func, $args),
+                    FuncEntity::Wasm {
+                        instance, index, ..
+                    } => {
+                        let (args, n) = ($args as usize, $params as usize);
+                        fr.copy_within(args..args + n, 0);
+                        stack.frames.pop();
+                        stack.sp = base;
+                        enter_wasm(store, stack, instance, index)?;
+                        continue 'frames;
+                    }
+                }
+            }};
+        }
+
         loop {
             // SAFETY: `ip` points into `ops` (see where it is defined). Matching through the
             // reference loads only the fields an arm uses.
@@ -402,19 +447,20 @@ pub(crate) fn run(
                 }
                 Op::CallIndirect(ci) => {
                     let ci = code.call_indirects[ci as usize];
-                    let i = r!(ci.index) as u32;
-                    let t = store.instances[inst].tables[ci.table as usize] as usize;
-                    let Some(&rf) = store.tables[t].elems.get(i as usize) else {
-                        trap!(TrapCode::UndefinedElement)
-                    };
-                    if rf == 0 {
-                        trap!(TrapCode::UninitializedElement)
-                    }
-                    let func = (rf - 1) as u32;
-                    if store.funcs[func as usize].type_id() != ci.type_id {
-                        trap!(TrapCode::BadSignature)
-                    }
+                    let func = resolve_indirect!(ci);
                     call!(func, ci.base)
+                }
+                Op::ReturnCall {
+                    func,
+                    base: b,
+                    params,
+                } => {
+                    tail_call!(store.instances[inst].funcs[func as usize], b, params)
+                }
+                Op::ReturnCallIndirect(ci) => {
+                    let ci = code.call_indirects[ci as usize];
+                    let func = resolve_indirect!(ci);
+                    tail_call!(func, ci.base, ci.params)
                 }
                 Op::Interrupt => {
                     if let Err(code) = store.check_interrupt() {

@@ -482,6 +482,19 @@ impl Translator<'_> {
         }
     }
 
+    /// After a tail call: the return a host callee's results take (see `Op::ReturnCall`).
+    /// Code after it is dead.
+    fn emit_tail_return(&mut self, base: Reg, results: u32) {
+        // The host's results land at `base..`: the frame must hold them.
+        self.max_depth = self.max_depth.max(self.depth() + results);
+        self.emit(match results {
+            0 => Op::Return0,
+            1 => Op::Return1 { src: base },
+            n => Op::ReturnN { src: base, n },
+        });
+        self.dead = 1;
+    }
+
     fn local_set(&mut self, local: Reg, tee: bool) {
         let top = self.stack.len() - 1;
         let hazard = self.stack[..top].contains(&Operand::Local(local));
@@ -743,11 +756,44 @@ impl Translator<'_> {
                     table: table_index,
                     index,
                     base,
+                    params: p,
                 });
                 self.emit(Op::CallIndirect(ci));
                 for _ in 0..r {
                     self.push(Operand::Slot);
                 }
+            }
+            O::ReturnCall { function_index } => {
+                let ty = self.module.func_type(function_index);
+                let (p, r) = (ty.params().len() as u32, ty.results().len() as u32);
+                let base = self.pop_canonical(p);
+                self.emit(Op::ReturnCall {
+                    func: function_index,
+                    base,
+                    params: p,
+                });
+                self.emit_tail_return(base, r);
+            }
+            O::ReturnCallIndirect {
+                type_index,
+                table_index,
+            } => {
+                let (p, r) = match &self.module.types[type_index as usize] {
+                    Some(f) => (f.params().len() as u32, f.results().len() as u32),
+                    None => (0, 0),
+                };
+                let index = self.pop_reg();
+                let base = self.pop_canonical(p);
+                let ci = self.call_indirects.len() as u32;
+                self.call_indirects.push(CallIndirect {
+                    type_id: self.module.type_ids[type_index as usize],
+                    table: table_index,
+                    index,
+                    base,
+                    params: p,
+                });
+                self.emit(Op::ReturnCallIndirect(ci));
+                self.emit_tail_return(base, r);
             }
             O::Drop => {
                 self.stack.pop();
