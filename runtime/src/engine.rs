@@ -44,9 +44,15 @@ impl Default for Config {
 }
 
 /// The proposals the interpreter implements: WebAssembly 2.0 without SIMD, plus
-/// extended-const and tail calls.
+/// extended-const, tail calls, multiple memories, 64-bit memories and typed function
+/// references.
 fn default_features() -> WasmFeatures {
-    let mut f = WasmFeatures::WASM2 | WasmFeatures::EXTENDED_CONST | WasmFeatures::TAIL_CALL;
+    let mut f = WasmFeatures::WASM2
+        | WasmFeatures::EXTENDED_CONST
+        | WasmFeatures::TAIL_CALL
+        | WasmFeatures::MULTI_MEMORY
+        | WasmFeatures::MEMORY64
+        | WasmFeatures::FUNCTION_REFERENCES;
     f.remove(WasmFeatures::SIMD);
     f
 }
@@ -80,6 +86,10 @@ impl Config {
     pub fn compilation_mode(&mut self, mode: CompilationMode) -> &mut Self {
         self.compilation_mode = mode;
         self
+    }
+    /// The enabled proposals.
+    pub fn features(&self) -> WasmFeatures {
+        self.features
     }
     /// Replaces the set of enabled proposals (those the engine does not implement are
     /// rejected at validation only if disabled here; enabling them does not make them run).

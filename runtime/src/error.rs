@@ -31,6 +31,8 @@ pub enum TrapCode {
     Interrupt,
     /// A null reference was dereferenced.
     NullReference,
+    /// `call_ref` / `return_call_ref` of a null function reference.
+    NullFunctionReference,
     /// A table entry read by `call_indirect` is uninitialised.
     UninitializedElement,
     /// An element index beyond the table's size in `call_indirect`.
@@ -71,6 +73,7 @@ impl TrapCode {
             TrapCode::OutOfFuel => "all fuel consumed",
             TrapCode::Interrupt => "interrupt",
             TrapCode::NullReference => "null reference",
+            TrapCode::NullFunctionReference => "null function reference",
             TrapCode::UninitializedElement => "uninitialized element",
             TrapCode::UndefinedElement => "undefined element",
             TrapCode::UnknownImport => "called an unknown import",

@@ -82,6 +82,55 @@ pub(crate) struct CallIndirect {
     pub params: u32,
 }
 
+/// Which access a [`MemAccess`] makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum MemKind {
+    I32Load,
+    I64Load,
+    I32Load8S,
+    I32Load8U,
+    I32Load16S,
+    I32Load16U,
+    I64Load8S,
+    I64Load8U,
+    I64Load16S,
+    I64Load16U,
+    I64Load32S,
+    I64Load32U,
+    I32Store,
+    I64Store,
+    I32Store8,
+    I32Store16,
+    I64Store32,
+}
+
+impl MemKind {
+    /// Bytes accessed.
+    pub(crate) fn size(self) -> usize {
+        use MemKind::*;
+        match self {
+            I32Load8S | I32Load8U | I64Load8S | I64Load8U | I32Store8 => 1,
+            I32Load16S | I32Load16U | I64Load16S | I64Load16U | I32Store16 => 2,
+            I32Load | I64Load32S | I64Load32U | I32Store | I64Store32 => 4,
+            I64Load | I64Store => 8,
+        }
+    }
+}
+
+/// A load or store off the fast path (`Op::LoadMem` / `Op::StoreMem`): a memory other than
+/// memory 0, or a 64-bit memory (i64 address, 64-bit offset). Kept in a side table; the fast
+/// ops for 32-bit memory 0 are unchanged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct MemAccess {
+    pub kind: MemKind,
+    /// Memory index in the instance.
+    pub mem: u32,
+    pub addr: Reg,
+    /// The destination of a load, the value of a store.
+    pub reg: Reg,
+    pub offset: u64,
+}
+
 macro_rules! define_ops {
     (
         un: [$($un:ident),* $(,)?],
@@ -120,6 +169,16 @@ macro_rules! define_ops {
             ReturnCall { func: u32, base: Reg, params: u32 },
             /// Tail call through `call_indirects[i]` (a host callee as for `ReturnCall`).
             ReturnCallIndirect(u32),
+            /// Calls the function reference in `f` (traps on null); its frame starts at `base`.
+            CallRef { f: Reg, base: Reg },
+            /// Tail call of the function reference in `f` (as `ReturnCall`).
+            ReturnCallRef { f: Reg, base: Reg, params: u32 },
+            /// `d = a`, trapping if `a` is null.
+            RefAsNonNull(Un),
+            /// A load through `mem_accesses[i]` (another memory or a 64-bit one).
+            LoadMem(u32),
+            /// A store through `mem_accesses[i]`.
+            StoreMem(u32),
             /// Fuel / epoch check (loop heads and function entries; only when configured).
             Interrupt,
             Copy { d: Reg, s: Reg },
@@ -231,6 +290,7 @@ pub(crate) struct CompiledFunc {
     pub ops: Box<[Op]>,
     pub br_tables: Box<[BranchTarget]>,
     pub call_indirects: Box<[CallIndirect]>,
+    pub mem_accesses: Box<[MemAccess]>,
     /// Slots taken by parameters (they are the first locals).
     pub num_params: u32,
     /// Slots of declared locals after the parameters (zeroed on entry).

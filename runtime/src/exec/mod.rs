@@ -6,7 +6,7 @@
 mod numeric;
 
 use crate::error::{Error, TrapCode};
-use crate::ir::{BranchTarget, CompiledFunc, Op};
+use crate::ir::{BranchTarget, CompiledFunc, MemAccess, MemKind, Op};
 use crate::store::{FuncEntity, StoreInner};
 use numeric::*;
 use std::sync::Arc;
@@ -148,6 +148,46 @@ fn ea(mem_len: usize, addr: u64, offset: u32, len: usize) -> Result<usize, TrapC
     } else {
         Ok(start as usize)
     }
+}
+
+/// The start of an access of `n` bytes at `addr + offset` (full 64-bit: an i32 address is
+/// stored zero-extended), or a trap. The slow path for other memories and memory64.
+fn mem_range(len: usize, addr: u64, offset: u64, n: usize) -> Result<usize, TrapCode> {
+    match addr.checked_add(offset) {
+        Some(start) if start <= len as u64 && n as u64 <= len as u64 - start => Ok(start as usize),
+        _ => Err(TrapCode::MemoryOutOfBounds),
+    }
+}
+
+/// A load off the fast path (see [`MemAccess`]).
+fn load_slow(data: &[u8], x: &MemAccess, addr: u64) -> Result<u64, TrapCode> {
+    let n = x.kind.size();
+    let at = mem_range(data.len(), addr, x.offset, n)?;
+    let mut b = [0u8; 8];
+    b[..n].copy_from_slice(&data[at..at + n]);
+    let v = u64::from_le_bytes(b);
+    Ok(match x.kind {
+        MemKind::I32Load8S => v as u8 as i8 as i32 as u32 as u64,
+        MemKind::I32Load16S => v as u16 as i16 as i32 as u32 as u64,
+        MemKind::I64Load8S => v as u8 as i8 as i64 as u64,
+        MemKind::I64Load16S => v as u16 as i16 as i64 as u64,
+        MemKind::I64Load32S => v as u32 as i32 as i64 as u64,
+        _ => v,
+    })
+}
+
+/// A store off the fast path (see [`MemAccess`]).
+fn store_slow(data: &mut [u8], x: &MemAccess, addr: u64, v: u64) -> Result<(), TrapCode> {
+    let n = x.kind.size();
+    let at = mem_range(data.len(), addr, x.offset, n)?;
+    data[at..at + n].copy_from_slice(&v.to_le_bytes()[..n]);
+    Ok(())
+}
+
+/// A 64-bit count or address as a host index (saturating: it is bounds-checked next).
+#[inline(always)]
+fn host_index(v: u64) -> usize {
+    usize::try_from(v).unwrap_or(usize::MAX)
 }
 
 /// Runs the frames on `stack` from the innermost one, until the frame that was innermost at
@@ -462,6 +502,38 @@ pub(crate) fn run(
                     let func = resolve_indirect!(ci);
                     tail_call!(func, ci.base, ci.params)
                 }
+                Op::CallRef { f, base: b } => {
+                    let rf = r!(f);
+                    if rf == 0 {
+                        trap!(TrapCode::NullFunctionReference)
+                    }
+                    call!((rf - 1) as u32, b)
+                }
+                Op::ReturnCallRef { f, base: b, params } => {
+                    let rf = r!(f);
+                    if rf == 0 {
+                        trap!(TrapCode::NullFunctionReference)
+                    }
+                    tail_call!((rf - 1) as u32, b, params)
+                }
+                Op::RefAsNonNull(x) => {
+                    let a = r!(x.a);
+                    if a == 0 {
+                        trap!(TrapCode::NullReference)
+                    }
+                    r!(x.d) = a;
+                }
+                Op::LoadMem(i) => {
+                    let x = &code.mem_accesses[i as usize];
+                    let m = store.instances[inst].memories[x.mem as usize] as usize;
+                    r!(x.reg) = tri!(load_slow(&store.memories[m].data, x, r!(x.addr)));
+                }
+                Op::StoreMem(i) => {
+                    let x = &code.mem_accesses[i as usize];
+                    let m = store.instances[inst].memories[x.mem as usize] as usize;
+                    let (addr, v) = (r!(x.addr), r!(x.reg));
+                    tri!(store_slow(&mut store.memories[m].data, x, addr, v));
+                }
                 Op::Interrupt => {
                     if let Err(code) = store.check_interrupt() {
                         trap!(code)
@@ -552,9 +624,11 @@ pub(crate) fn run(
                 }
                 Op::MemoryGrow { at, m } => {
                     let m = store.instances[inst].memories[m as usize] as usize;
-                    let delta = r!(at) as u32 as u64;
+                    // An i32 delta is stored zero-extended: one read serves both index types.
+                    let delta = r!(at);
                     r!(at) = match store.grow_memory(m, delta) {
-                        Some(old) => old as u32 as u64,
+                        Some(old) => old,
+                        None if store.memories[m].ty.memory64 => u64::MAX,
                         None => u32::MAX as u64,
                     };
                     if let Some(m) = store.memories.get_mut(mem0) {
@@ -563,9 +637,9 @@ pub(crate) fn run(
                 }
                 Op::MemoryFill { at, m } => {
                     let m = store.instances[inst].memories[m as usize] as usize;
-                    let d = r!(at) as u32 as usize;
+                    let d = host_index(r!(at));
                     let v = r!(at + 1) as u8;
-                    let n = r!(at + 2) as u32 as usize;
+                    let n = host_index(r!(at + 2));
                     let mem = &mut store.memories[m].data;
                     match d.checked_add(n).filter(|end| *end <= mem.len()) {
                         Some(end) => mem[d..end].fill(v),
@@ -575,16 +649,16 @@ pub(crate) fn run(
                 Op::MemoryCopy { at, dst, src } => {
                     let dm = store.instances[inst].memories[dst as usize] as usize;
                     let sm = store.instances[inst].memories[src as usize] as usize;
-                    let di = r!(at) as u32 as usize;
-                    let si = r!(at + 1) as u32 as usize;
-                    let n = r!(at + 2) as u32 as usize;
+                    let di = host_index(r!(at));
+                    let si = host_index(r!(at + 1));
+                    let n = host_index(r!(at + 2));
                     tri!(store.copy_memory(dm, di, sm, si, n));
                 }
                 Op::MemoryInit { at, mem, data } => {
                     let m = store.instances[inst].memories[mem as usize] as usize;
-                    let di = r!(at) as u32 as usize;
-                    let si = r!(at + 1) as u32 as usize;
-                    let n = r!(at + 2) as u32 as usize;
+                    let di = host_index(r!(at));
+                    let si = host_index(r!(at + 1));
+                    let n = host_index(r!(at + 2));
                     tri!(store.init_memory(inst, m, data as usize, di, si, n));
                 }
                 Op::DataDrop(d) => store.instances[inst].datas_dropped[d as usize] = true,

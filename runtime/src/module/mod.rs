@@ -467,9 +467,6 @@ fn decode_payload(
         Payload::MemorySection(reader) => {
             for mem in reader.into_iter_with_offsets() {
                 let (offset, mem) = mem?;
-                if mem.memory64 {
-                    return Err(unsupported(offset, "memory64"));
-                }
                 if mem.page_size_log2.is_some() {
                     return Err(unsupported(offset, "a custom page size"));
                 }

@@ -246,7 +246,7 @@ pub(crate) fn instantiate<T>(
             let t = inner.instances[inst].tables[table as usize] as usize;
             let n = inner.instances[inst].elems[i].len();
             inner
-                .init_table(inst, t, i, offset as u32 as usize, 0, n)
+                .init_table(inst, t, i, host_index(offset), 0, n)
                 .map_err(Error::trap)?;
             inner.instances[inst].elems[i] = Arc::from([]);
         } else if matches!(m.elems[i].mode, SegmentMode::Declared) {
@@ -258,7 +258,7 @@ pub(crate) fn instantiate<T>(
             let mi = inner.instances[inst].memories[mem as usize] as usize;
             let n = m.datas[i].range.len();
             inner
-                .init_memory(inst, mi, i, offset as u32 as usize, 0, n)
+                .init_memory(inst, mi, i, host_index(offset), 0, n)
                 .map_err(|c: TrapCode| Error::trap(c))?;
             inner.instances[inst].datas_dropped[i] = true;
         }
@@ -268,4 +268,11 @@ pub(crate) fn instantiate<T>(
         invoke(store, f, &mut [])?;
     }
     Ok(Instance(inst_idx))
+}
+
+/// A segment offset as a host index. An i32 offset is zero-extended in its slot, so this also
+/// reads i64 offsets (memory64, table64); an unrepresentable one saturates and fails the
+/// bounds check.
+fn host_index(v: u64) -> usize {
+    usize::try_from(v).unwrap_or(usize::MAX)
 }

@@ -9,8 +9,8 @@
 //! validated but not emitted.
 
 use crate::ir::{
-    Bin, BinImm, BranchTarget, CallIndirect, CmpBr, CmpBrImm, CompiledFunc, Load, Op, Reg, Store,
-    Un,
+    Bin, BinImm, BranchTarget, CallIndirect, CmpBr, CmpBrImm, CompiledFunc, Load, MemAccess,
+    MemKind, Op, Reg, Store, Un,
 };
 use crate::module::ModuleInner;
 use wasmparser::{
@@ -87,6 +87,7 @@ struct Translator<'m> {
     ops: Vec<Op>,
     br_tables: Vec<BranchTarget>,
     call_indirects: Vec<CallIndirect>,
+    mem_accesses: Vec<MemAccess>,
     ctrl: Vec<Ctrl>,
     /// The operand stack; entry `i` has canonical slot `locals + i`.
     stack: Vec<Operand>,
@@ -132,6 +133,7 @@ pub(crate) fn translate_function(
         ops: Vec::new(),
         br_tables: Vec::new(),
         call_indirects: Vec::new(),
+        mem_accesses: Vec::new(),
         ctrl: vec![Ctrl {
             kind: CtrlKind::Function,
             height: 0,
@@ -170,6 +172,7 @@ pub(crate) fn translate_function(
         ops: t.ops.into(),
         br_tables: t.br_tables.into(),
         call_indirects: t.call_indirects.into(),
+        mem_accesses: t.mem_accesses.into(),
         num_params,
         num_locals,
         max_height: max_height as u32,
@@ -394,6 +397,43 @@ impl Translator<'_> {
         }
     }
 
+    /// Parameter and result counts of function type `type_index`.
+    fn type_arity(&self, type_index: u32) -> (u32, u32) {
+        match &self.module.types[type_index as usize] {
+            Some(f) => (f.params().len() as u32, f.results().len() as u32),
+            None => (0, 0),
+        }
+    }
+
+    /// A branch to label `depth` taken when `c` is non-zero (`when_true`) or zero, from the
+    /// current (materialized) stack.
+    fn emit_cond_branch(&mut self, c: Reg, depth: u32, when_true: bool) {
+        let (target, forward) = self.branch_target(depth);
+        if Self::needs_copy(&target) {
+            let t = self.br_tables.len();
+            self.br_tables.push(target);
+            self.emit(if when_true {
+                Op::BrIfNezCopy { c, t: t as u32 }
+            } else {
+                Op::BrIfEqzCopy { c, t: t as u32 }
+            });
+            if let Some(idx) = forward {
+                self.ctrl[idx].fixups.push(Fixup::Table(t));
+            }
+        } else {
+            let at = self.ops.len();
+            let pc = target.pc;
+            self.emit(if when_true {
+                Op::BrIfNez { c, pc }
+            } else {
+                Op::BrIfEqz { c, pc }
+            });
+            if let Some(idx) = forward {
+                self.ctrl[idx].fixups.push(Fixup::Op(at));
+            }
+        }
+    }
+
     fn cond_reg(&mut self, cond: Operand, slot: Reg) -> Reg {
         match cond {
             Operand::Slot => slot,
@@ -585,48 +625,57 @@ impl Translator<'_> {
         self.push_result(make(Bin { d, a, b }));
     }
 
-    fn load(
-        &mut self,
-        make: fn(Load) -> Op,
-        memarg: wasmparser::MemArg,
-        offset: usize,
-    ) -> Result<()> {
-        let off = Self::offset(memarg, offset)?;
+    /// Whether an access takes the fast path: 32-bit memory 0 and a 32-bit offset.
+    fn fast_memory(&self, memarg: &wasmparser::MemArg) -> bool {
+        memarg.memory == 0 && memarg.offset <= u32::MAX as u64 && !self.module.memories[0].memory64
+    }
+
+    fn load(&mut self, make: fn(Load) -> Op, kind: MemKind, memarg: wasmparser::MemArg) {
         let addr = self.pop_reg();
         let d = self.next_slot();
-        self.push_result(make(Load {
-            d,
-            addr,
-            offset: off,
-        }));
-        Ok(())
+        if self.fast_memory(&memarg) {
+            self.push_result(make(Load {
+                d,
+                addr,
+                offset: memarg.offset as u32,
+            }));
+        } else {
+            let i = self.mem_access(kind, memarg, addr, d);
+            self.emit(Op::LoadMem(i));
+            self.push(Operand::Slot);
+        }
     }
 
-    fn store(
-        &mut self,
-        make: fn(Store) -> Op,
-        memarg: wasmparser::MemArg,
-        offset: usize,
-    ) -> Result<()> {
-        let off = Self::offset(memarg, offset)?;
+    fn store(&mut self, make: fn(Store) -> Op, kind: MemKind, memarg: wasmparser::MemArg) {
         let v = self.pop_reg();
         let addr = self.pop_reg();
-        self.emit(make(Store {
-            addr,
-            v,
-            offset: off,
-        }));
-        Ok(())
+        if self.fast_memory(&memarg) {
+            self.emit(make(Store {
+                addr,
+                v,
+                offset: memarg.offset as u32,
+            }));
+        } else {
+            let i = self.mem_access(kind, memarg, addr, v);
+            self.emit(Op::StoreMem(i));
+        }
     }
 
-    fn offset(memarg: wasmparser::MemArg, offset: usize) -> Result<u32> {
-        if memarg.memory != 0 || memarg.offset > u32::MAX as u64 {
-            return Err(TranslateError::new(
-                "multi-memory and memory64 accesses are not supported yet",
-                offset,
-            ));
-        }
-        Ok(memarg.offset as u32)
+    fn mem_access(
+        &mut self,
+        kind: MemKind,
+        memarg: wasmparser::MemArg,
+        addr: Reg,
+        reg: Reg,
+    ) -> u32 {
+        self.mem_accesses.push(MemAccess {
+            kind,
+            mem: memarg.memory,
+            addr,
+            reg,
+            offset: memarg.offset,
+        });
+        self.mem_accesses.len() as u32 - 1
     }
 
     /// An op reading `pops` consecutive slots and writing `pushes` (0 or 1) at the first.
@@ -794,6 +843,41 @@ impl Translator<'_> {
                 });
                 self.emit(Op::ReturnCallIndirect(ci));
                 self.emit_tail_return(base, r);
+            }
+            O::CallRef { type_index } => {
+                let (p, r) = self.type_arity(type_index);
+                let f = self.pop_reg();
+                let base = self.pop_canonical(p);
+                self.emit(Op::CallRef { f, base });
+                for _ in 0..r {
+                    self.push(Operand::Slot);
+                }
+            }
+            O::ReturnCallRef { type_index } => {
+                let (p, r) = self.type_arity(type_index);
+                let f = self.pop_reg();
+                let base = self.pop_canonical(p);
+                self.emit(Op::ReturnCallRef { f, base, params: p });
+                self.emit_tail_return(base, r);
+            }
+            O::RefAsNonNull => self.unary(Op::RefAsNonNull),
+            O::BrOnNull { relative_depth } => {
+                // Branches without the (null) reference; otherwise the reference stays.
+                let (operand, slot) = self.pop_operand();
+                let c = self.cond_reg(operand, slot);
+                self.materialize_all();
+                self.emit_cond_branch(c, relative_depth, false);
+                self.push(match operand {
+                    Operand::Local(l) => Operand::Local(l),
+                    _ => Operand::Slot,
+                });
+            }
+            O::BrOnNonNull { relative_depth } => {
+                // Branches with the reference as the label's last value; otherwise drops it.
+                self.materialize_all();
+                let c = self.slot(self.depth() - 1);
+                self.emit_cond_branch(c, relative_depth, true);
+                self.stack.pop();
             }
             O::Drop => {
                 self.stack.pop();
@@ -973,34 +1057,34 @@ impl Translator<'_> {
         use Operator as O;
         match op {
             O::I32Load { memarg } | O::F32Load { memarg } => {
-                self.load(Op::I32Load, memarg, offset)?
+                self.load(Op::I32Load, MemKind::I32Load, memarg)
             }
             O::I64Load { memarg } | O::F64Load { memarg } => {
-                self.load(Op::I64Load, memarg, offset)?
+                self.load(Op::I64Load, MemKind::I64Load, memarg)
             }
-            O::I32Load8S { memarg } => self.load(Op::I32Load8S, memarg, offset)?,
-            O::I32Load8U { memarg } => self.load(Op::I32Load8U, memarg, offset)?,
-            O::I32Load16S { memarg } => self.load(Op::I32Load16S, memarg, offset)?,
-            O::I32Load16U { memarg } => self.load(Op::I32Load16U, memarg, offset)?,
-            O::I64Load8S { memarg } => self.load(Op::I64Load8S, memarg, offset)?,
-            O::I64Load8U { memarg } => self.load(Op::I64Load8U, memarg, offset)?,
-            O::I64Load16S { memarg } => self.load(Op::I64Load16S, memarg, offset)?,
-            O::I64Load16U { memarg } => self.load(Op::I64Load16U, memarg, offset)?,
-            O::I64Load32S { memarg } => self.load(Op::I64Load32S, memarg, offset)?,
-            O::I64Load32U { memarg } => self.load(Op::I64Load32U, memarg, offset)?,
+            O::I32Load8S { memarg } => self.load(Op::I32Load8S, MemKind::I32Load8S, memarg),
+            O::I32Load8U { memarg } => self.load(Op::I32Load8U, MemKind::I32Load8U, memarg),
+            O::I32Load16S { memarg } => self.load(Op::I32Load16S, MemKind::I32Load16S, memarg),
+            O::I32Load16U { memarg } => self.load(Op::I32Load16U, MemKind::I32Load16U, memarg),
+            O::I64Load8S { memarg } => self.load(Op::I64Load8S, MemKind::I64Load8S, memarg),
+            O::I64Load8U { memarg } => self.load(Op::I64Load8U, MemKind::I64Load8U, memarg),
+            O::I64Load16S { memarg } => self.load(Op::I64Load16S, MemKind::I64Load16S, memarg),
+            O::I64Load16U { memarg } => self.load(Op::I64Load16U, MemKind::I64Load16U, memarg),
+            O::I64Load32S { memarg } => self.load(Op::I64Load32S, MemKind::I64Load32S, memarg),
+            O::I64Load32U { memarg } => self.load(Op::I64Load32U, MemKind::I64Load32U, memarg),
             O::I32Store { memarg } | O::F32Store { memarg } => {
-                self.store(Op::I32Store, memarg, offset)?
+                self.store(Op::I32Store, MemKind::I32Store, memarg)
             }
             O::I64Store { memarg } | O::F64Store { memarg } => {
-                self.store(Op::I64Store, memarg, offset)?
+                self.store(Op::I64Store, MemKind::I64Store, memarg)
             }
             O::I32Store8 { memarg } | O::I64Store8 { memarg } => {
-                self.store(Op::I32Store8, memarg, offset)?
+                self.store(Op::I32Store8, MemKind::I32Store8, memarg)
             }
             O::I32Store16 { memarg } | O::I64Store16 { memarg } => {
-                self.store(Op::I32Store16, memarg, offset)?
+                self.store(Op::I32Store16, MemKind::I32Store16, memarg)
             }
-            O::I64Store32 { memarg } => self.store(Op::I64Store32, memarg, offset)?,
+            O::I64Store32 { memarg } => self.store(Op::I64Store32, MemKind::I64Store32, memarg),
 
             O::I32Eqz => self.unary(Op::I32Eqz),
             O::I32Clz => self.unary(Op::I32Clz),
