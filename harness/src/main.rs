@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand};
 
 use wasmgate_harness::expect::Skiplist;
 use wasmgate_harness::report::{console, json, junit, markdown};
-use wasmgate_harness::run::{run_suites, selected, Filter, RunOptions, RunReport};
+use wasmgate_harness::run::{run_suites_rerunning, selected, Filter, RunOptions, RunReport};
 use wasmgate_harness::runner::{runner_by_name, runner_names};
 use wasmgate_harness::{default_skiplist, suite, workspace_root};
 
@@ -80,6 +80,10 @@ struct RunArgs {
     /// Run only shard K of N (1 <= K <= N): the selected tests dealt round-robin.
     #[arg(long, value_name = "K/N")]
     shard: Option<wasmgate_harness::shard::Shard>,
+    /// Rerun each failed test once: one that passes then is reported FLAKY (counted and
+    /// shown in every report; it does not fail the run), one that fails again stays FAIL.
+    #[arg(long)]
+    rerun_failures: bool,
 }
 
 fn main() -> ExitCode {
@@ -157,13 +161,22 @@ fn run(args: RunArgs) -> Result<bool> {
     };
 
     let bar = console::progress_bar(count);
-    let report = run_suites(&suites, runner, &skiplist, &options, &|result| {
-        if result.outcome.is_failure() {
-            bar.println(format!("{} {}", result.outcome, result.id));
-        }
-        bar.set_message(result.id.clone());
-        bar.inc(1);
-    });
+    let report = run_suites_rerunning(
+        &suites,
+        runner,
+        &skiplist,
+        &options,
+        args.rerun_failures,
+        &|result| {
+            if result.outcome.is_failure()
+                || result.outcome == wasmgate_harness::expect::Outcome::Flaky
+            {
+                bar.println(format!("{} {}", result.outcome, result.id));
+            }
+            bar.set_message(result.id.clone());
+            bar.inc(1);
+        },
+    );
     bar.finish_and_clear();
     let report = RunReport {
         shard: args.shard,

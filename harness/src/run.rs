@@ -58,6 +58,8 @@ pub struct Totals {
     pub xfail: usize,
     /// XPASS.
     pub xpass: usize,
+    /// FLAKY (failed, then passed when rerun).
+    pub flaky: usize,
 }
 
 impl Totals {
@@ -78,12 +80,13 @@ impl Totals {
             Outcome::Skip => self.skip += 1,
             Outcome::Xfail => self.xfail += 1,
             Outcome::Xpass => self.xpass += 1,
+            Outcome::Flaky => self.flaky += 1,
         }
     }
 
     /// Tests in all.
     pub fn total(&self) -> usize {
-        self.pass + self.fail + self.skip + self.xfail + self.xpass
+        self.pass + self.fail + self.skip + self.xfail + self.xpass + self.flaky
     }
 
     /// Tests that turn the run red (FAIL and XPASS).
@@ -96,10 +99,15 @@ impl Totals {
         self.skip + self.xfail
     }
 
-    /// `N passed, N failed, N skipped`.
+    /// `N passed, N failed, N skipped`, then `, N flaky` when any test was.
     pub fn closing_line(&self) -> String {
+        let flaky = if self.flaky > 0 {
+            format!(", {} flaky", self.flaky)
+        } else {
+            String::new()
+        };
         format!(
-            "{} passed, {} failed, {} skipped",
+            "{} passed, {} failed, {} skipped{flaky}",
             self.pass,
             self.failed(),
             self.skipped()
@@ -213,6 +221,55 @@ pub fn run_suites(
     options: &RunOptions,
     on_result: &(dyn Fn(&TestResult) + Sync),
 ) -> RunReport {
+    run_suites_rerunning(suites, runner, skiplist, options, false, on_result)
+}
+
+/// Runs `test`; with `rerun_failures`, a FAIL is run once more, and one that passes then is
+/// FLAKY (with the first attempt's failures and runs, and a reason saying so).
+pub fn execute_rerunning(
+    test: &TestCase,
+    runner: &Arc<dyn Runner>,
+    skiplist: &Skiplist,
+    timeout: Duration,
+    rerun_failures: bool,
+) -> TestResult {
+    let first = execute(test, runner, skiplist, timeout);
+    if !rerun_failures || first.outcome != Outcome::Fail {
+        return first;
+    }
+    let second = execute(test, runner, skiplist, timeout);
+    let duration = first.duration + second.duration;
+    if second.outcome == Outcome::Pass {
+        let what = first
+            .failures
+            .first()
+            .map(|f| f.message.clone())
+            .unwrap_or_default();
+        TestResult {
+            outcome: Outcome::Flaky,
+            reason: Some(format!("flaky: failed ({what}), then passed when rerun")),
+            duration,
+            ..first
+        }
+    } else {
+        TestResult {
+            reason: Some("failed again when rerun".to_owned()),
+            duration,
+            ..second
+        }
+    }
+}
+
+/// [`run_suites`], rerunning each failed test once when `rerun_failures` is set (a test
+/// that passes then is FLAKY).
+pub fn run_suites_rerunning(
+    suites: &[Suite],
+    runner: Arc<dyn Runner>,
+    skiplist: &Skiplist,
+    options: &RunOptions,
+    rerun_failures: bool,
+    on_result: &(dyn Fn(&TestResult) + Sync),
+) -> RunReport {
     let tests = selected(suites, &options.filter);
     let started_unix_ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -220,7 +277,7 @@ pub fn run_suites(
         .unwrap_or(0);
     let begun = Instant::now();
     let (jobs, results) = parallel_map(&tests, options.jobs, |test| {
-        let result = execute(test, &runner, skiplist, options.timeout);
+        let result = execute_rerunning(test, &runner, skiplist, options.timeout, rerun_failures);
         on_result(&result);
         result
     });

@@ -108,7 +108,10 @@ fn main() {
                 let result = execute(&test, &runner, &skiplist, timeout);
                 match result.outcome {
                     Outcome::Pass | Outcome::Xfail => Ok(()),
-                    Outcome::Fail | Outcome::Xpass => Err(Failed::from(failure_details(&result))),
+                    // `execute` runs once: FLAKY only comes from `--rerun-failures`.
+                    Outcome::Fail | Outcome::Xpass | Outcome::Flaky => {
+                        Err(Failed::from(failure_details(&result)))
+                    }
                     Outcome::Skip => Err(Failed::from(format!(
                         "skipped at run time although it was expected to run: {}",
                         result.reason.unwrap_or_default()

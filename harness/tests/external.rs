@@ -139,7 +139,10 @@ fn main() {
             let result = execute(&test, &runner, &skiplist, timeout);
             match result.outcome {
                 Outcome::Pass | Outcome::Xfail => Ok(Completion::Completed),
-                Outcome::Fail | Outcome::Xpass => Err(Failed::from(failure_details(&result))),
+                // `execute` runs once: FLAKY only comes from `--rerun-failures`.
+                Outcome::Fail | Outcome::Xpass | Outcome::Flaky => {
+                    Err(Failed::from(failure_details(&result)))
+                }
                 Outcome::Skip => Ok(Completion::ignored_with(result.reason.unwrap_or_default())),
             }
         });

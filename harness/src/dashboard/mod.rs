@@ -45,6 +45,9 @@ pub struct Counts {
     pub xfail: usize,
     /// XPASS.
     pub xpass: usize,
+    /// FLAKY (absent in reports written before `--rerun-failures`).
+    #[serde(default)]
+    pub flaky: usize,
 }
 
 impl Counts {
@@ -54,11 +57,12 @@ impl Counts {
         self.skip += other.skip;
         self.xfail += other.xfail;
         self.xpass += other.xpass;
+        self.flaky += other.flaky;
     }
 
     /// Tests that ran (everything but SKIP).
     pub fn ran(&self) -> usize {
-        self.pass + self.fail + self.xfail + self.xpass
+        self.pass + self.fail + self.xfail + self.xpass + self.flaky
     }
 }
 
@@ -363,11 +367,18 @@ fn rate_cell(counts: Option<&Counts>) -> String {
     } else {
         "bad"
     };
-    let skipped = if c.skip > 0 {
+    let mut skipped = if c.skip > 0 {
         format!(" <small>({} skipped)</small>", c.skip)
     } else {
         String::new()
     };
+    if c.flaky > 0 {
+        let _ = write!(
+            skipped,
+            " <small class=\"flaky\" data-flaky=\"{0}\">({0} flaky)</small>",
+            c.flaky
+        );
+    }
     format!(
         "<td class=\"{class}\" data-pass=\"{}\" data-ran=\"{ran}\"><span class=\"bar\" style=\"width:{pct:.0}%\"></span><span class=\"num\">{}/{ran} ({pct:.1}%){skipped}</span></td>",
         c.pass, c.pass
@@ -422,7 +433,7 @@ fn pass_rates(reports: &Reports, out: &mut String) {
         out.push_str(&rate_cell(Some(&total)));
     }
     out.push_str("</tr>\n</tbody>\n</table>\n");
-    out.push_str("<p class=\"note\">Pass rate: PASS over the tests that ran (SKIP left out; XFAIL and XPASS count as not passing).</p>\n</section>\n");
+    out.push_str("<p class=\"note\">Pass rate: PASS over the tests that ran (SKIP left out; XFAIL, XPASS and FLAKY count as not passing; FLAKY: failed, then passed when rerun).</p>\n</section>\n");
 }
 
 fn parity_section(reports: &Reports, out: &mut String) {

@@ -2,11 +2,19 @@
 //!
 //! Each `run` … `wait` span of the spec is one run of the module. The run gets a private
 //! copy of the spec's directories in a temp dir (so tests run in parallel and leave nothing
-//! behind), all `write`s to stdin as its input, and its output is checked when it ends:
-//! the exit code, and each stream that the spec reads, compared as bytes, exactly and in
-//! full (the `read` payloads of a stream, in order, must be all that the guest wrote to it).
-//! The guest runs to completion with its whole stdin up front: in-process runners are not
-//! interactive, which the run/read/write/wait operations of CLI tests do not need.
+//! behind), and the HTTP servers the spec lists (`servers.rs`) are up before it, their
+//! addresses in the guest's environment.
+//!
+//! On a runner with live runs (the external ones), a span is driven operation by operation
+//! (`live.rs`): `write` feeds stdin as it comes (closed after the span's last write),
+//! `read` waits (until the run's deadline) for exactly the next bytes of a stream, `connect`
+//! reads the `host:port` the guest printed and connects over TCP or UDP, `send` / `recv`
+//! go over that connection (`net.rs`), `request` goes to the address a `wasi:http/service`
+//! printed, `kill` signals the runtime, `wait` checks the exit code. In-process runners run
+//! the guest to completion with its whole stdin up front and check its output when it
+//! ends; a test that needs more (a connection, a request, a signal) is skipped on them.
+//! Either way a stream that the spec reads is compared as bytes, exactly and in full: the
+//! `read` payloads of a stream, in order, must be all that the guest wrote to it.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -16,9 +24,13 @@ use serde::Serialize;
 
 use crate::expect::{Expectation, Outcome, Skiplist};
 use crate::parity::tree::TreeSnapshot;
-use crate::runner::{run_isolated, Invocation, Observed, Preopen, Runner};
-use crate::suite::spec::{Operation, OutputStream, Run};
+use crate::runner::{run_isolated, Invocation, LiveMode, Observed, Preopen, Runner};
+use crate::suite::spec::{FixtureSpec, Operation, OutputStream, Proposal, Run, World};
 use crate::suite::TestCase;
+
+mod live;
+pub(crate) mod net;
+pub(crate) mod servers;
 
 /// An expectation that was not met.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -85,6 +97,55 @@ impl TestResult {
     }
 }
 
+/// The proposals a spec needs granted: those it lists, `http` for a service, servers or
+/// requests, `sockets` for connections.
+pub fn needed_proposals(spec: &FixtureSpec) -> Vec<Proposal> {
+    let mut needed = spec.proposals.clone();
+    let http = spec.world == World::HttpService
+        || !spec.servers.is_empty()
+        || spec
+            .operations
+            .iter()
+            .any(|op| matches!(op, Operation::Request(_)));
+    let sockets = spec.operations.iter().any(|op| {
+        matches!(
+            op,
+            Operation::Connect(_) | Operation::Send(_) | Operation::Recv(_)
+        )
+    });
+    for (wanted, proposal) in [(http, Proposal::Http), (sockets, Proposal::Sockets)] {
+        if wanted && !needed.contains(&proposal) {
+            needed.push(proposal);
+        }
+    }
+    needed
+}
+
+/// What a spec needs of a live run that a run-to-completion cannot give, if anything.
+fn live_need(spec: &FixtureSpec) -> Option<&'static str> {
+    if spec.world == World::HttpService {
+        return Some("a served wasi:http/service");
+    }
+    spec.operations.iter().find_map(|op| match op {
+        Operation::Connect(_) | Operation::Send(_) | Operation::Recv(_) => {
+            Some("connections to the guest")
+        }
+        Operation::Request(_) => Some("requests to the guest"),
+        Operation::Kill(_) => Some("signals"),
+        _ => None,
+    })
+}
+
+/// How `runner` runs `spec`: live in `mode`, or (`None`) to completion.
+fn live_mode(spec: &FixtureSpec, runner: &dyn Runner) -> Option<LiveMode> {
+    let mode = if spec.world == World::HttpService {
+        LiveMode::Serve
+    } else {
+        LiveMode::Command
+    };
+    runner.live(mode).then_some(mode)
+}
+
 /// Why a runner cannot run `test` at all, if it cannot.
 pub fn unmet_need(test: &TestCase, runner: &dyn Runner) -> Option<String> {
     if !runner.supports(test.version) {
@@ -94,9 +155,25 @@ pub fn unmet_need(test: &TestCase, runner: &dyn Runner) -> Option<String> {
             runner.name()
         ));
     }
-    test.spec
-        .network_need()
-        .map(|need| format!("needs: {need}"))
+    for proposal in needed_proposals(&test.spec) {
+        if !runner.grants(proposal) {
+            return Some(format!("needs: {}", proposal.name()));
+        }
+    }
+    if let Some(need) = live_need(&test.spec) {
+        if live_mode(&test.spec, runner).is_none() {
+            let what = if test.spec.world == World::HttpService {
+                "it has no [http] serve command"
+            } else {
+                "it has no live runs"
+            };
+            return Some(format!(
+                "needs: {need} (the {} runner: {what})",
+                runner.name()
+            ));
+        }
+    }
+    None
 }
 
 /// Runs `test` on `runner`, judging it against `skiplist`.
@@ -145,14 +222,102 @@ pub fn execute(
     }
 }
 
-/// What one `run` … `wait` span asks for.
+/// What one `run` … `wait` span expects of a run to completion.
 #[derive(Default)]
-struct Span<'a> {
-    run: Option<&'a Run>,
-    stdin: Vec<u8>,
-    stdout: Option<Vec<u8>>,
-    stderr: Option<Vec<u8>>,
-    exit_code: i32,
+pub(crate) struct Span {
+    pub(crate) stdout: Option<Vec<u8>>,
+    pub(crate) stderr: Option<Vec<u8>>,
+    pub(crate) exit_code: i32,
+}
+
+/// What a test's runs share: the module, the private copies of its directories, its
+/// servers.
+pub(crate) struct TestContext<'a> {
+    pub(crate) test: &'a TestCase,
+    pub(crate) runner: &'a Arc<dyn Runner>,
+    pub(crate) timeout: Duration,
+    module: Arc<Vec<u8>>,
+    scratch: tempfile::TempDir,
+    // Each spec directory is copied once per test, so later runs see what earlier ones left.
+    copies: Vec<(String, PathBuf)>,
+    server_env: Vec<(String, String)>,
+}
+
+/// One run's invocation and what reports show of it.
+pub(crate) struct Prepared {
+    pub(crate) invocation: Invocation,
+    /// The spec's source directories with their guest names (for the shown command).
+    pub(crate) sources: Vec<(PathBuf, String)>,
+}
+
+impl TestContext<'_> {
+    /// The invocation of `run` (stdin empty).
+    fn prepare(&mut self, run: &Run) -> Result<Prepared, String> {
+        let mut preopens = Vec::new();
+        let mut sources = Vec::new();
+        let dirs = run.root.iter().map(|d| (d, "/".to_owned()));
+        for (dir, guest) in dirs.chain(run.dirs.iter().map(|d| (d, d.clone()))) {
+            let source = self.test.dir().join(dir);
+            let copy = match self.copies.iter().find(|(name, _)| name == dir) {
+                Some((_, copy)) => copy.clone(),
+                None => {
+                    let copy = self.scratch.path().join(format!(
+                        "{}-{}",
+                        self.copies.len(),
+                        sanitize(dir)
+                    ));
+                    copy_tree(&source, &copy)
+                        .map_err(|e| format!("cannot copy {}: {e}", source.display()))?;
+                    self.copies.push((dir.clone(), copy.clone()));
+                    copy
+                }
+            };
+            sources.push((source, guest.clone()));
+            preopens.push(Preopen { host: copy, guest });
+        }
+        let file_name = self
+            .test
+            .module
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("test.wasm");
+        let mut argv = vec![file_name.to_owned()];
+        argv.extend(run.args.iter().cloned());
+        let mut env = run.env.0.clone();
+        env.extend(self.server_env.iter().cloned());
+        Ok(Prepared {
+            invocation: Invocation {
+                module: self.module.clone(),
+                argv,
+                env,
+                preopens,
+                stdin: Vec::new(),
+                timeout: self.timeout,
+                version: self.test.version,
+                proposals: needed_proposals(&self.test.spec),
+            },
+            sources,
+        })
+    }
+
+    /// The command reports show for a run.
+    pub(crate) fn shown_command(&self, prepared: &Prepared) -> String {
+        command_line(
+            self.runner.as_ref(),
+            &self.test.module,
+            &prepared.invocation,
+            &prepared.sources,
+        )
+    }
+}
+
+/// What the run left in each preopened directory.
+fn trees_of(invocation: &Invocation) -> Vec<TreeSnapshot> {
+    invocation
+        .preopens
+        .iter()
+        .map(|p| TreeSnapshot::take(&p.guest, &p.host))
+        .collect()
 }
 
 fn run_operations(
@@ -165,103 +330,104 @@ fn run_operations(
         .prefix("wasmgate-harness-")
         .tempdir()
         .map_err(|e| format!("cannot make a temp dir: {e}"))?;
-    // Each spec directory is copied once per test, so later runs see what earlier ones left.
-    let mut copies: Vec<(String, PathBuf)> = Vec::new();
+    let servers = servers::start(&test.spec.servers)?;
+    let mut cx = TestContext {
+        test,
+        runner,
+        timeout,
+        module,
+        scratch,
+        copies: Vec::new(),
+        server_env: servers.env.clone(),
+    };
     let mut failures = Vec::new();
     let mut runs = Vec::new();
-    let mut span = Span::default();
-    for op in &test.spec.operations {
-        match op {
-            Operation::Run(run) => {
-                span = Span {
-                    run: Some(run),
-                    ..Span::default()
-                }
+    let operations = &test.spec.operations;
+    let mut i = 0;
+    while i < operations.len() {
+        let Operation::Run(run) = &operations[i] else {
+            unreachable!("validated: a span starts with `run`")
+        };
+        let end = operations[i..]
+            .iter()
+            .position(|op| matches!(op, Operation::Wait(_)))
+            .map(|at| i + at)
+            .expect("validated: every run has a wait");
+        let span = &operations[i + 1..=end];
+        let prepared = cx.prepare(run)?;
+        let (record, stopped) = match live_mode(&test.spec, runner.as_ref()) {
+            Some(mode) => {
+                live::run_span(&cx, prepared, mode, span, i + 1, runs.len(), &mut failures)
             }
-            Operation::Write(w) => span.stdin.extend_from_slice(w.payload.as_bytes()),
+            None => (
+                run_to_completion(&cx, prepared, span, runs.len(), &mut failures)?,
+                false,
+            ),
+        };
+        runs.push(record);
+        i = end + 1;
+        // A failed live operation stopped the run: later runs would only build on it.
+        if stopped {
+            break;
+        }
+    }
+    drop(servers);
+    Ok((failures, runs))
+}
+
+/// Runs one span on a runner without live runs: the whole stdin up front, the output
+/// checked when the guest ends.
+fn run_to_completion(
+    cx: &TestContext<'_>,
+    mut prepared: Prepared,
+    span: &[Operation],
+    index: usize,
+    failures: &mut Vec<Failure>,
+) -> Result<RunRecord, String> {
+    let mut expected = Span::default();
+    for op in span {
+        match op {
+            Operation::Write(w) => prepared
+                .invocation
+                .stdin
+                .extend_from_slice(w.payload.as_bytes()),
             Operation::Read(r) => {
-                let expected = match r.id {
-                    OutputStream::Stdout => span.stdout.get_or_insert_with(Vec::new),
-                    OutputStream::Stderr => span.stderr.get_or_insert_with(Vec::new),
+                let stream = match r.id {
+                    OutputStream::Stdout => expected.stdout.get_or_insert_with(Vec::new),
+                    OutputStream::Stderr => expected.stderr.get_or_insert_with(Vec::new),
                 };
-                expected.extend_from_slice(r.payload.as_bytes());
+                stream.extend_from_slice(r.payload.as_bytes());
             }
             Operation::Wait(w) => {
-                span.exit_code = crate::suite::adapt::expected_exit_code(test.adapted, w.exit_code);
-                let run = span.run.expect("validated: wait follows run");
-                let mut preopens = Vec::new();
-                let mut sources = Vec::new();
-                let dirs = run.root.iter().map(|d| (d, "/".to_owned()));
-                for (dir, guest) in dirs.chain(run.dirs.iter().map(|d| (d, d.clone()))) {
-                    let source = test.dir().join(dir);
-                    let copy = match copies.iter().find(|(name, _)| name == dir) {
-                        Some((_, copy)) => copy.clone(),
-                        None => {
-                            let copy =
-                                scratch
-                                    .path()
-                                    .join(format!("{}-{}", copies.len(), sanitize(dir)));
-                            copy_tree(&source, &copy)
-                                .map_err(|e| format!("cannot copy {}: {e}", source.display()))?;
-                            copies.push((dir.clone(), copy.clone()));
-                            copy
-                        }
-                    };
-                    sources.push((source, guest.clone()));
-                    preopens.push(Preopen { host: copy, guest });
-                }
-                let file_name = test
-                    .module
-                    .file_name()
-                    .and_then(|n| n.to_str())
-                    .unwrap_or("test.wasm");
-                let mut argv = vec![file_name.to_owned()];
-                argv.extend(run.args.iter().cloned());
-                let invocation = Invocation {
-                    module: module.clone(),
-                    argv,
-                    env: run.env.0.clone(),
-                    preopens,
-                    stdin: std::mem::take(&mut span.stdin),
-                    timeout,
-                    version: test.version,
-                };
-                let command = command_line(runner.as_ref(), &test.module, &invocation, &sources);
-                let trees: Vec<(String, PathBuf)> = invocation
-                    .preopens
-                    .iter()
-                    .map(|p| (p.guest.clone(), p.host.clone()))
-                    .collect();
-                let observed = run_isolated(runner.clone(), invocation);
-                check_span(&span, &observed, runs.len(), &mut failures);
-                let trees = trees
-                    .iter()
-                    .map(|(guest, host)| TreeSnapshot::take(guest, host))
-                    .collect();
-                runs.push(RunRecord {
-                    command,
-                    observed,
-                    trees,
-                });
-                span = Span::default();
+                expected.exit_code =
+                    crate::suite::adapt::expected_exit_code(cx.test.adapted, w.exit_code);
             }
-            // Tests that need these are skipped before they get here.
-            Operation::Connect(_)
-            | Operation::Send(_)
-            | Operation::Recv(_)
-            | Operation::Request(_)
-            | Operation::Kill(_) => {
+            // `unmet_need` skips tests that need these on such a runner.
+            other => {
                 return Err(format!(
-                    "operation `{}` is not executed by this harness",
-                    op.kind()
+                    "operation `{}` needs a live run, which the {} runner does not offer",
+                    other.kind(),
+                    cx.runner.name()
                 ))
             }
         }
     }
-    Ok((failures, runs))
+    let command = cx.shown_command(&prepared);
+    let observed = run_isolated(cx.runner.clone(), prepared.invocation.clone());
+    check_span(&expected, &observed, index, failures);
+    Ok(RunRecord {
+        command,
+        observed,
+        trees: trees_of(&prepared.invocation),
+    })
 }
 
-fn check_span(span: &Span<'_>, observed: &Observed, index: usize, failures: &mut Vec<Failure>) {
+pub(crate) fn check_span(
+    span: &Span,
+    observed: &Observed,
+    index: usize,
+    failures: &mut Vec<Failure>,
+) {
     let which = if index == 0 {
         String::new()
     } else {

@@ -1,4 +1,4 @@
-//! Expect stage: outcomes (PASS, FAIL, SKIP, XFAIL, XPASS) and skiplists.
+//! Expect stage: outcomes (PASS, FAIL, SKIP, XFAIL, XPASS, FLAKY) and skiplists.
 //!
 //! A skiplist is data, `skiplists/<runner>.json`: entries naming a test id, whether the
 //! test is skipped or expected to fail, why, and where that is tracked. An entry that no
@@ -28,6 +28,9 @@ pub enum Outcome {
     Xfail,
     /// Expected to fail, passed: the skiplist entry is stale. Fails the run.
     Xpass,
+    /// Failed, then passed when rerun (`harness run --rerun-failures`). Never a pass, and
+    /// it does not fail the run; reports count and show it with its first failure.
+    Flaky,
 }
 
 impl Outcome {
@@ -44,6 +47,7 @@ impl Outcome {
             Outcome::Skip => "SKIP",
             Outcome::Xfail => "XFAIL",
             Outcome::Xpass => "XPASS",
+            Outcome::Flaky => "FLAKY",
         }
     }
 
@@ -191,6 +195,8 @@ mod tests {
         assert_eq!(Outcome::judge(true, false), Outcome::Xpass);
         assert!(Outcome::Xpass.is_failure());
         assert!(!Outcome::Xfail.is_failure());
+        assert!(!Outcome::Flaky.is_failure());
+        assert_eq!(Outcome::Flaky.label(), "FLAKY");
     }
 
     #[test]

@@ -151,7 +151,7 @@ fn pass_rate(evidence: &Evidence, gate: Gate, tests: &BTreeSet<String>) -> PassR
                 passed += 1;
                 ran += 1;
             }
-            Outcome::Fail | Outcome::Xfail | Outcome::Xpass => ran += 1,
+            Outcome::Fail | Outcome::Xfail | Outcome::Xpass | Outcome::Flaky => ran += 1,
         }
     }
     if ran == 0 {

@@ -35,6 +35,7 @@ struct SuiteRow {
     skip: usize,
     xfail: usize,
     xpass: usize,
+    flaky: usize,
     #[tabled(rename = "time (s)")]
     time: String,
 }
@@ -55,6 +56,7 @@ pub fn suite_table(report: &RunReport) -> String {
                 skip: t.skip,
                 xfail: t.xfail,
                 xpass: t.xpass,
+                flaky: t.flaky,
                 time: format!("{busy:.2}"),
             }
         })
@@ -68,6 +70,7 @@ pub fn suite_table(report: &RunReport) -> String {
         skip: t.skip,
         xfail: t.xfail,
         xpass: t.xpass,
+        flaky: t.flaky,
         time: format!("{:.2} wall", report.wall.as_secs_f64()),
     });
     Table::new(rows).with(Style::sharp()).to_string()
@@ -125,11 +128,26 @@ pub fn summary(report: &RunReport) -> String {
             r.reason.as_deref().unwrap_or("")
         ));
     }
+    for r in report
+        .results()
+        .filter(|r| r.outcome == crate::expect::Outcome::Flaky)
+    {
+        out.push_str(&format!(
+            "FLAKY {}: {}\n",
+            r.id,
+            r.reason.as_deref().unwrap_or("")
+        ));
+    }
     out.push_str(&suite_table(report));
     out.push('\n');
     let t = report.totals();
+    let flaky = if t.flaky > 0 {
+        format!(", FLAKY {}", t.flaky)
+    } else {
+        String::new()
+    };
     out.push_str(&format!(
-        "{} tests on {} {} in {:.2}s with {} jobs: PASS {}, FAIL {}, SKIP {}, XFAIL {}, XPASS {}\n",
+        "{} tests on {} {} in {:.2}s with {} jobs: PASS {}, FAIL {}, SKIP {}, XFAIL {}, XPASS {}{flaky}\n",
         t.total(),
         report.runner,
         report.runner_version,

@@ -83,6 +83,7 @@ fn status_doc(status: &GuestStatus) -> StatusDoc {
         GuestStatus::Errored(m) => ("errored", Some(m.clone())),
         GuestStatus::Crashed(m) => ("crashed", Some(m.clone())),
         GuestStatus::Failed(m) => ("failed", Some(m.clone())),
+        GuestStatus::Stopped(m) => ("stopped", Some(m.clone())),
     };
     StatusDoc {
         kind,

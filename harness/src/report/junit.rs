@@ -77,6 +77,21 @@ pub fn render(report: &RunReport) -> String {
                         xml_escape(&reason)
                     );
                 }
+                // Surefire's shape for a test that passed on a rerun: the testcase passes,
+                // the failed attempt is a <flakyFailure>.
+                Outcome::Flaky => {
+                    let message = r
+                        .failures
+                        .first()
+                        .map(|f| f.message.clone())
+                        .unwrap_or_default();
+                    let _ = writeln!(
+                        out,
+                        ">\n      <flakyFailure message=\"{}\" type=\"FLAKY\">{}</flakyFailure>\n    </testcase>",
+                        xml_escape(&message),
+                        xml_escape(&failure_details(r))
+                    );
+                }
                 Outcome::Fail | Outcome::Xpass => {
                     let message = r
                         .failures

@@ -31,30 +31,33 @@ pub fn render(report: &RunReport) -> String {
         report.jobs,
         t.closing_line()
     );
-    out.push_str("| suite | name | pass | fail | skip | xfail | xpass |\n|---|---|---:|---:|---:|---:|---:|\n");
+    out.push_str("| suite | name | pass | fail | skip | xfail | xpass | flaky |\n|---|---|---:|---:|---:|---:|---:|---:|\n");
     for s in &report.suites {
         let st = Totals::of(&s.results);
         let _ = writeln!(
             out,
-            "| `{}` | {} | {} | {} | {} | {} | {} |",
+            "| `{}` | {} | {} | {} | {} | {} | {} | {} |",
             s.id,
             cell(&s.name),
             st.pass,
             st.fail,
             st.skip,
             st.xfail,
-            st.xpass
+            st.xpass,
+            st.flaky
         );
     }
     let _ = writeln!(
         out,
-        "| **total** | | {} | {} | {} | {} | {} |",
-        t.pass, t.fail, t.skip, t.xfail, t.xpass
+        "| **total** | | {} | {} | {} | {} | {} | {} |",
+        t.pass, t.fail, t.skip, t.xfail, t.xpass, t.flaky
     );
     let not_run: Vec<_> = report.results().filter(|r| r.reason.is_some()).collect();
     if !not_run.is_empty() {
-        out.push_str(
-            "\n## Skipped and expected failures\n\n| test | outcome | reason |\n|---|---|---|\n",
+        let flaky = if t.flaky > 0 { ", flaky tests" } else { "" };
+        let _ = write!(
+            out,
+            "\n## Skipped{flaky} and expected failures\n\n| test | outcome | reason |\n|---|---|---|\n",
         );
         for r in not_run {
             let _ = writeln!(
@@ -66,10 +69,20 @@ pub fn render(report: &RunReport) -> String {
             );
         }
     }
-    let failed: Vec<_> = failures(report).collect();
+    let failed: Vec<_> = failures(report)
+        .chain(
+            report
+                .results()
+                .filter(|r| r.outcome == crate::expect::Outcome::Flaky),
+        )
+        .collect();
     if !failed.is_empty() {
         // Folded, so that a long report still fits a CI step summary.
-        out.push_str("\n## Failures\n");
+        if t.flaky > 0 {
+            out.push_str("\n## Failures (and the failed attempt of flaky tests)\n");
+        } else {
+            out.push_str("\n## Failures\n");
+        }
         for r in failed {
             let first = r
                 .failures

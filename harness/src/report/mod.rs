@@ -64,7 +64,17 @@ pub fn failure_details(result: &TestResult) -> String {
         result.outcome, result.id, result.runner
     );
     if let Some(reason) = &result.reason {
-        let _ = writeln!(out, "expected to fail: {reason}");
+        match result.outcome {
+            crate::expect::Outcome::Flaky => {
+                let _ = writeln!(out, "{reason}; the failed attempt:");
+            }
+            crate::expect::Outcome::Fail => {
+                let _ = writeln!(out, "{reason}");
+            }
+            _ => {
+                let _ = writeln!(out, "expected to fail: {reason}");
+            }
+        }
     }
     if result.outcome == crate::expect::Outcome::Xpass {
         let _ = writeln!(out, "it passed: remove its skiplist entry");

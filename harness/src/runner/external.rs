@@ -15,19 +15,26 @@
 //! lists in `pass_env`): the guest's environment only ever comes from the `--env` template.
 //! A process that outlives its deadline is killed, and so is one whose [`ChildGuard`] is
 //! dropped for any other reason (a panic in the harness): no runtime outlives its test.
+//!
+//! The execute stage drives most runs live ([`ExternalLive`]): stdin written operation by
+//! operation, stdout and stderr read by threads into buffers that a [`Condvar`] watches,
+//! signals sent with `kill(2)`, and, for a `wasi:http/service`, the `[http]` command whose
+//! address line says where requests go.
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::OnceLock;
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 
-use super::{GuestStatus, Invocation, Observed, Runner};
-use crate::suite::spec::OutputStream;
+use super::{
+    GuestStatus, Invocation, LiveMode, LiveRun, Observed, Runner, ServiceAddress, StreamSnapshot,
+};
+use crate::suite::spec::{OutputStream, Proposal};
 use crate::suite::WasiVersion;
 
 /// The runner files shipped in `harness/runners/`, built into the harness.
@@ -76,6 +83,14 @@ pub enum Claim {
 }
 
 impl Claim {
+    /// The claim a spec's proposal needs.
+    pub fn of_proposal(proposal: Proposal) -> Claim {
+        match proposal {
+            Proposal::Http => Claim::Http,
+            Proposal::Sockets => Claim::Sockets,
+        }
+    }
+
     /// The claim a WASI version needs.
     pub fn of_version(version: WasiVersion) -> Claim {
         match version {
@@ -413,6 +428,17 @@ impl ExternalRunner {
 
     /// The argv of one run: `module` is the module's path as the process sees it.
     pub fn argv(&self, binary: &Path, module: &str, invocation: &Invocation) -> Vec<String> {
+        self.argv_for(binary, module, invocation, LiveMode::Command)
+    }
+
+    /// The argv of one run as a command or (with `[http]`) as a served HTTP service.
+    pub fn argv_for(
+        &self,
+        binary: &Path,
+        module: &str,
+        invocation: &Invocation,
+        mode: LiveMode,
+    ) -> Vec<String> {
         let mut dirs = Vec::new();
         for preopen in &invocation.preopens {
             let scalars = [
@@ -438,12 +464,25 @@ impl ExternalRunner {
                 },
             ));
         }
-        let flags = self
+        let mut flags = self
             .file
             .claims
             .get(&Claim::of_version(invocation.version))
             .cloned()
             .unwrap_or_default();
+        for proposal in &invocation.proposals {
+            for flag in self
+                .file
+                .claims
+                .get(&Claim::of_proposal(*proposal))
+                .into_iter()
+                .flatten()
+            {
+                if !flags.contains(flag) {
+                    flags.push(flag.clone());
+                }
+            }
+        }
         let scalars = [
             ("binary", binary.display().to_string()),
             ("module", module.to_owned()),
@@ -454,8 +493,12 @@ impl ExternalRunner {
             ("envs", envs),
             ("args", invocation.argv.iter().skip(1).cloned().collect()),
         ];
+        let template = match (mode, &self.file.http) {
+            (LiveMode::Serve, Some(http)) => &http.argv,
+            _ => &self.file.command.argv,
+        };
         fill(
-            &self.file.command.argv,
+            template,
             &Values {
                 scalars: &scalars,
                 lists: &lists,
@@ -596,34 +639,46 @@ impl Runner for ExternalRunner {
         ))
     }
 
-    fn run(&self, invocation: &Invocation, started: &dyn Fn()) -> Observed {
-        let binary = match self.binary() {
-            Ok(b) => b.to_path_buf(),
-            Err(why) => {
-                return Observed::status_only(GuestStatus::Failed(format!(
-                    "the {} runner cannot run: {why}",
-                    self.name
-                )))
-            }
-        };
-        let work = match tempfile::Builder::new()
-            .prefix("wasmgate-external-")
-            .tempdir()
-        {
-            Ok(dir) => dir,
-            Err(e) => {
-                return Observed::status_only(GuestStatus::Failed(format!(
-                    "cannot make a temp dir: {e}"
-                )))
-            }
-        };
-        let file_name = module_file_name(invocation);
-        if let Err(e) = std::fs::write(work.path().join(&file_name), invocation.module.as_slice()) {
-            return Observed::status_only(GuestStatus::Failed(format!(
-                "cannot write the module: {e}"
-            )));
+    fn grants(&self, proposal: Proposal) -> bool {
+        self.claims(Claim::of_proposal(proposal))
+    }
+
+    fn live(&self, mode: LiveMode) -> bool {
+        match mode {
+            LiveMode::Command => true,
+            LiveMode::Serve => self.file.http.is_some(),
         }
-        let argv = self.argv(&binary, &file_name, invocation);
+    }
+
+    fn spawn(&self, invocation: &Invocation, mode: LiveMode) -> Result<Box<dyn LiveRun>, String> {
+        let (work, argv) = self.prepare(invocation, mode)?;
+        let mut command = Command::new(&argv[0]);
+        command
+            .args(&argv[1..])
+            .current_dir(work.path())
+            .env_clear()
+            .envs(self.pass_env())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let timeout = self.deadline(invocation);
+        let child = command
+            .spawn()
+            .map_err(|e| format!("cannot start {}: {e}", argv[0]))?;
+        let address = match (mode, &self.file.http) {
+            (LiveMode::Serve, Some(http)) => Some((http.address_stream, http.address_line.clone())),
+            _ => None,
+        };
+        Ok(Box::new(ExternalLive::start(
+            child, work, argv, timeout, address,
+        )))
+    }
+
+    fn run(&self, invocation: &Invocation, started: &dyn Fn()) -> Observed {
+        let (work, argv) = match self.prepare(invocation, LiveMode::Command) {
+            Ok(prepared) => prepared,
+            Err(why) => return Observed::status_only(GuestStatus::Failed(why)),
+        };
         let mut command = Command::new(&argv[0]);
         command.args(&argv[1..]).current_dir(work.path());
         started();
@@ -643,10 +698,297 @@ impl Runner for ExternalRunner {
             }
             Err(e) => Observed::status_only(GuestStatus::Failed(format!(
                 "cannot start {}: {e}",
-                binary.display()
+                argv[0]
             ))),
         }
     }
+}
+
+impl ExternalRunner {
+    /// The binary, a private working directory holding the module, and the argv.
+    fn prepare(
+        &self,
+        invocation: &Invocation,
+        mode: LiveMode,
+    ) -> std::result::Result<(tempfile::TempDir, Vec<String>), String> {
+        let binary = self
+            .binary()
+            .map_err(|why| format!("the {} runner cannot run: {why}", self.name))?
+            .to_path_buf();
+        let work = tempfile::Builder::new()
+            .prefix("wasmgate-external-")
+            .tempdir()
+            .map_err(|e| format!("cannot make a temp dir: {e}"))?;
+        let file_name = module_file_name(invocation);
+        std::fs::write(work.path().join(&file_name), invocation.module.as_slice())
+            .map_err(|e| format!("cannot write the module: {e}"))?;
+        let argv = self.argv_for(&binary, &file_name, invocation, mode);
+        Ok((work, argv))
+    }
+}
+
+/// Output buffers of a live process, filled by reader threads.
+#[derive(Default)]
+struct Streams {
+    bytes: [Vec<u8>; 2],
+    closed: [bool; 2],
+}
+
+type Shared = Arc<(Mutex<Streams>, Condvar)>;
+
+fn stream_index(stream: OutputStream) -> usize {
+    match stream {
+        OutputStream::Stdout => 0,
+        OutputStream::Stderr => 1,
+    }
+}
+
+/// Reads `from` into the shared buffer `index` until end-of-file, waking watchers.
+fn pump(mut from: impl Read + Send + 'static, shared: Shared, index: usize) {
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 64 * 1024];
+        loop {
+            let n = match from.read(&mut buf) {
+                Ok(0) | Err(_) => 0,
+                Ok(n) => n,
+            };
+            let (lock, changed) = &*shared;
+            let mut streams = lock.lock().unwrap_or_else(|p| p.into_inner());
+            if n == 0 {
+                streams.closed[index] = true;
+                changed.notify_all();
+                return;
+            }
+            let room = OUTPUT_CAPACITY.saturating_sub(streams.bytes[index].len());
+            streams.bytes[index].extend_from_slice(&buf[..n.min(room)]);
+            changed.notify_all();
+        }
+    });
+}
+
+/// How long to wait for the output pipes to close once the process is gone (a grandchild
+/// may hold them open).
+const DRAIN_GRACE: Duration = Duration::from_secs(2);
+
+/// A live run of a runtime process: its stdio piped, stdout and stderr read by threads into
+/// shared buffers (a [`Condvar`] wakes whoever watches them). Dropping it kills the process.
+pub struct ExternalLive {
+    guard: ChildGuard,
+    stdin: Option<std::process::ChildStdin>,
+    shared: Shared,
+    argv: Vec<String>,
+    timeout: Duration,
+    deadline: Instant,
+    address: Option<(OutputStream, String)>,
+    status: Option<GuestStatus>,
+    drained: bool,
+    // The working directory (the module file) lives as long as the process.
+    _work: tempfile::TempDir,
+}
+
+impl ExternalLive {
+    fn start(
+        mut child: Child,
+        work: tempfile::TempDir,
+        argv: Vec<String>,
+        timeout: Duration,
+        address: Option<(OutputStream, String)>,
+    ) -> ExternalLive {
+        let shared: Shared = Arc::new((Mutex::new(Streams::default()), Condvar::new()));
+        let stdin = child.stdin.take();
+        if let Some(out) = child.stdout.take() {
+            pump(out, shared.clone(), 0);
+        } else {
+            shared.0.lock().unwrap_or_else(|p| p.into_inner()).closed[0] = true;
+        }
+        if let Some(err) = child.stderr.take() {
+            pump(err, shared.clone(), 1);
+        } else {
+            shared.0.lock().unwrap_or_else(|p| p.into_inner()).closed[1] = true;
+        }
+        ExternalLive {
+            guard: ChildGuard::new(child),
+            stdin,
+            shared,
+            argv,
+            timeout,
+            deadline: Instant::now() + timeout,
+            address,
+            status: None,
+            drained: false,
+            _work: work,
+        }
+    }
+
+    fn snapshot(&self) -> (Vec<u8>, Vec<u8>) {
+        let streams = self.shared.0.lock().unwrap_or_else(|p| p.into_inner());
+        (streams.bytes[0].clone(), streams.bytes[1].clone())
+    }
+}
+
+impl LiveRun for ExternalLive {
+    fn write_stdin(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        match &mut self.stdin {
+            Some(pipe) => {
+                pipe.write_all(bytes)?;
+                pipe.flush()
+            }
+            None => Err(std::io::Error::new(
+                std::io::ErrorKind::BrokenPipe,
+                "stdin is closed",
+            )),
+        }
+    }
+
+    fn close_stdin(&mut self) {
+        self.stdin = None;
+    }
+
+    fn watch(
+        &mut self,
+        stream: OutputStream,
+        deadline: Instant,
+        until: &mut dyn FnMut(&[u8]) -> bool,
+    ) -> StreamSnapshot {
+        let index = stream_index(stream);
+        let (lock, changed) = &*self.shared;
+        let mut streams = lock.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            if until(&streams.bytes[index]) || streams.closed[index] {
+                break;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                break;
+            }
+            streams = changed
+                .wait_timeout(streams, deadline - now)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+        StreamSnapshot {
+            bytes: streams.bytes[index].clone(),
+            closed: streams.closed[index],
+        }
+    }
+
+    fn signal(&mut self, signal: i32) -> std::io::Result<()> {
+        if self.guard.reaped {
+            return Err(std::io::Error::other("the process has already ended"));
+        }
+        let pid = self.guard.id() as libc::pid_t;
+        // SAFETY: `kill` has no memory effects; the pid is our unreaped child's.
+        if unsafe { libc::kill(pid, signal) } == 0 {
+            Ok(())
+        } else {
+            Err(std::io::Error::last_os_error())
+        }
+    }
+
+    fn stop(&mut self, why: &str) -> Observed {
+        if self.status.is_none() {
+            let ended = matches!(self.guard.child.try_wait(), Ok(Some(_)));
+            if !ended {
+                self.guard.kill();
+                self.status = Some(GuestStatus::Stopped(why.to_owned()));
+            }
+        }
+        self.wait(Instant::now())
+    }
+
+    fn wait(&mut self, deadline: Instant) -> Observed {
+        self.stdin = None;
+        if self.status.is_none() {
+            let status = match self.guard.wait_until(deadline) {
+                Ok(Some(status)) => status_of(Some(status)),
+                Ok(None) => {
+                    self.guard.kill();
+                    GuestStatus::TimedOut(self.timeout)
+                }
+                Err(e) => {
+                    self.guard.kill();
+                    GuestStatus::Crashed(format!("the process could not be waited for: {e}"))
+                }
+            };
+            self.status = Some(status);
+        }
+        if !self.drained {
+            self.drained = true;
+            // The pipes close with the process; wait a little for the readers to drain them.
+            let drained = Instant::now() + DRAIN_GRACE;
+            let _ = self.watch(OutputStream::Stdout, drained, &mut |_| false);
+            let _ = self.watch(OutputStream::Stderr, drained, &mut |_| false);
+        }
+        let (stdout, stderr) = self.snapshot();
+        Observed {
+            status: self.status.clone().expect("set above"),
+            stdout,
+            stderr,
+        }
+    }
+
+    fn address(&mut self, deadline: Instant) -> std::result::Result<ServiceAddress, String> {
+        let Some((stream, line)) = self.address.clone() else {
+            return Err("this run is not an HTTP service".into());
+        };
+        let (before, after) = line
+            .split_once("{address}")
+            .expect("checked when the runner file loads");
+        let mut found = None;
+        let snapshot = self.watch(stream, deadline, &mut |bytes| {
+            found = find_address(bytes, before, after);
+            found.is_some()
+        });
+        match found {
+            Some((address, end)) => Ok(ServiceAddress {
+                address,
+                stream,
+                end,
+            }),
+            None => Err(format!(
+                "no `{line}` line on {} {} ({} bytes: {:?})",
+                stream.name(),
+                if snapshot.closed {
+                    "before it ended"
+                } else {
+                    "before the deadline"
+                },
+                snapshot.bytes.len(),
+                String::from_utf8_lossy(&snapshot.bytes[..snapshot.bytes.len().min(400)])
+            )),
+        }
+    }
+
+    fn deadline(&self) -> Instant {
+        self.deadline
+    }
+
+    fn command(&self) -> Vec<String> {
+        self.argv.clone()
+    }
+}
+
+/// Finds a complete line `<before>ADDRESS<after>` in `bytes`: the address and the offset
+/// just past the line's end.
+fn find_address(bytes: &[u8], before: &str, after: &str) -> Option<(String, usize)> {
+    let mut start = 0;
+    while let Some(nl) = bytes[start..].iter().position(|b| *b == b'\n') {
+        let line = String::from_utf8_lossy(&bytes[start..start + nl]);
+        let line = line.trim_end_matches('\r');
+        if let Some(at) = line.find(before) {
+            let rest = &line[at + before.len()..];
+            let address = if after.is_empty() {
+                Some(rest.trim())
+            } else {
+                rest.find(after).map(|end| &rest[..end])
+            };
+            if let Some(address) = address.filter(|a| !a.is_empty()) {
+                return Some((address.to_owned(), start + nl + 1));
+            }
+        }
+        start += nl + 1;
+    }
+    None
 }
 
 /// The module's file name: the guest's `argv[0]`, made safe as a file name.
@@ -882,6 +1224,7 @@ p1 = []
             stdin: Vec::new(),
             timeout: Duration::from_secs(1),
             version: WasiVersion::P1,
+            proposals: Vec::new(),
         };
         assert_eq!(
             runner.argv(Path::new("/bin/rt"), "t.wasm", &invocation),

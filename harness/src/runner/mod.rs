@@ -7,6 +7,11 @@
 //! message, a guest that outlives its deadline becomes [`GuestStatus::TimedOut`] (the
 //! runner's epoch interruption stops wasm code; a guest stuck in a host call is abandoned
 //! on its thread), so the harness never dies or hangs with a guest.
+//!
+//! A runner that runs the module as a process also offers [`LiveRun`]s ([`Runner::spawn`]):
+//! a run in progress that the execute stage drives operation by operation (stdin written
+//! as the spec writes it, output read as it arrives, signals, the exit awaited), which the
+//! interactive operations (`connect`, `request`, `kill`, a `wasi:http/service`) need.
 
 pub mod external;
 #[cfg(feature = "wasmgate-runner")]
@@ -18,8 +23,9 @@ use std::fmt;
 use std::path::PathBuf;
 use std::sync::mpsc;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use crate::suite::spec::{OutputStream, Proposal};
 use crate::suite::WasiVersion;
 
 /// A directory preopened for the guest.
@@ -48,6 +54,9 @@ pub struct Invocation {
     pub timeout: Duration,
     /// The test's WASI version (an external runtime may need flags for it).
     pub version: WasiVersion,
+    /// The proposals the spec lists (`"proposals": ["sockets"]`): the runner grants them
+    /// (network access, `wasi:http`); without them the guest gets the default (denied).
+    pub proposals: Vec<Proposal>,
 }
 
 /// How a run ended.
@@ -66,6 +75,8 @@ pub enum GuestStatus {
     Crashed(String),
     /// The module could not be compiled, linked or instantiated.
     Failed(String),
+    /// The harness stopped a live run (SIGKILL) after one of its operations failed.
+    Stopped(String),
 }
 
 impl GuestStatus {
@@ -93,6 +104,7 @@ impl fmt::Display for GuestStatus {
             GuestStatus::Errored(msg) => write!(f, "error (exit code 1): {msg}"),
             GuestStatus::Crashed(msg) => write!(f, "runtime panicked: {msg}"),
             GuestStatus::Failed(msg) => write!(f, "could not start: {msg}"),
+            GuestStatus::Stopped(msg) => write!(f, "stopped by the harness: {msg}"),
         }
     }
 }
@@ -136,6 +148,84 @@ pub trait Runner: Send + Sync {
         let _ = (module, invocation);
         None
     }
+    /// Whether it grants `proposal` when an invocation lists it (network access for
+    /// `sockets`, outgoing requests for `http`). A test that lists a proposal the runner
+    /// does not grant is skipped.
+    fn grants(&self, proposal: Proposal) -> bool {
+        let _ = proposal;
+        false
+    }
+    /// Whether it offers live runs ([`Runner::spawn`]) of `mode`.
+    fn live(&self, mode: LiveMode) -> bool {
+        let _ = mode;
+        false
+    }
+    /// Starts a live run. Only called when [`Runner::live`] says so.
+    fn spawn(&self, invocation: &Invocation, mode: LiveMode) -> Result<Box<dyn LiveRun>, String> {
+        let _ = (invocation, mode);
+        Err(format!("the {} runner has no live runs", self.name()))
+    }
+}
+
+/// What a live run starts the module as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LiveMode {
+    /// A command (`wasi:cli/command`): `run`.
+    Command,
+    /// An HTTP service (`wasi:http/service`): the runner's serve command.
+    Serve,
+}
+
+/// The bytes of one output stream so far.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct StreamSnapshot {
+    /// Everything the guest wrote to it so far (at most the runner's capacity).
+    pub bytes: Vec<u8>,
+    /// Whether the stream ended (the process closed it or exited).
+    pub closed: bool,
+}
+
+/// Where a live HTTP service listens, and where on its stream it said so.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceAddress {
+    /// `host:port`.
+    pub address: String,
+    /// The stream that carried the address line.
+    pub stream: OutputStream,
+    /// The offset just past the address line in that stream.
+    pub end: usize,
+}
+
+/// A run in progress: the execute stage writes its stdin, reads its output as it arrives,
+/// signals it and waits for it. Dropping it kills the process.
+pub trait LiveRun: Send {
+    /// Writes to the guest's stdin.
+    fn write_stdin(&mut self, bytes: &[u8]) -> std::io::Result<()>;
+    /// Closes the guest's stdin (it sees end-of-file).
+    fn close_stdin(&mut self);
+    /// Waits until `until` holds for the stream's bytes, the stream ends, or `deadline`
+    /// passes; returns the stream as it is then.
+    fn watch(
+        &mut self,
+        stream: OutputStream,
+        deadline: Instant,
+        until: &mut dyn FnMut(&[u8]) -> bool,
+    ) -> StreamSnapshot;
+    /// Sends a signal (`libc::SIGINT`, ...) to the runtime process.
+    fn signal(&mut self, signal: i32) -> std::io::Result<()>;
+    /// Waits for the process to end until `deadline`; past it the process is killed
+    /// (SIGKILL) and the status is [`GuestStatus::TimedOut`]. Output is everything the
+    /// streams carried.
+    fn wait(&mut self, deadline: Instant) -> Observed;
+    /// Kills the process (SIGKILL) unless it already ended; the status is
+    /// [`GuestStatus::Stopped`] with `why`.
+    fn stop(&mut self, why: &str) -> Observed;
+    /// A service's address, once it printed it (waits until `deadline`).
+    fn address(&mut self, deadline: Instant) -> Result<ServiceAddress, String>;
+    /// The deadline the runner gives the whole run (from its start).
+    fn deadline(&self) -> Instant;
+    /// The command line it runs.
+    fn command(&self) -> Vec<String>;
 }
 
 /// The names [`runner_by_name`] knows, in order of preference.
@@ -321,6 +411,7 @@ mod tests {
             stdin: Vec::new(),
             timeout,
             version: WasiVersion::P1,
+            proposals: Vec::new(),
         }
     }
 

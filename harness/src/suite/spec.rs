@@ -678,7 +678,7 @@ fn validate(spec: &FixtureSpec) -> Result<(), String> {
             }
             Operation::Connect(c) => {
                 need_process(running)?;
-                if c.protocol_type != Protocol::Tcp {
+                if c.protocol_type == Protocol::Http {
                     return Err(format!(
                         "{at}: protocol_type {:?} is not supported",
                         c.protocol_type
