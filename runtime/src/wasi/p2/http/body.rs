@@ -504,3 +504,113 @@ impl Body for OutgoingBodyRx {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wasi::block::block_on;
+    use http_body_util::Full;
+
+    fn body_with_trailers(data: &'static [u8], trailer: Option<&'static str>) -> HyperBody {
+        let trailers = trailer.map(|v| {
+            let mut t = HeaderMap::new();
+            t.insert("x-t", http::HeaderValue::from_static(v));
+            Ok(t)
+        });
+        Full::new(Bytes::from_static(data))
+            .map_err(|never| match never {})
+            .with_trailers(async move { trailers })
+            .boxed()
+    }
+
+    /// Reads a stream to its end (waiting for readiness between reads).
+    fn read_all(s: &mut IncomingBodyStream) -> (Vec<u8>, StreamFailure) {
+        let mut out = Vec::new();
+        loop {
+            match s.read(3) {
+                Ok(b) if b.is_empty() => block_on(s.ready()),
+                Ok(b) => out.extend(b),
+                Err(e) => return (out, e),
+            }
+        }
+    }
+
+    #[test]
+    fn incoming_body_then_trailers() {
+        let mut body = IncomingBody::new(body_with_trailers(b"hello world", Some("v")), None);
+        let mut stream = body.take_stream().unwrap();
+        assert!(body.take_stream().is_none(), "the stream is taken once");
+        let (data, end) = read_all(&mut stream);
+        assert_eq!(data, b"hello world");
+        assert!(matches!(end, StreamFailure::Closed));
+        let mut trailers = body.into_trailers();
+        block_on(trailers.ready());
+        match trailers.take() {
+            TrailersState::Ready(Ok(Some(t))) => assert_eq!(t["x-t"], "v"),
+            _ => panic!("no trailers"),
+        }
+        assert!(matches!(trailers.take(), TrailersState::Consumed));
+    }
+
+    #[test]
+    fn incoming_body_past_its_limit_fails() {
+        let exceeded = Arc::new(AtomicBool::new(false));
+        let limit = BodyLimit {
+            max: 4,
+            exceeded: exceeded.clone(),
+        };
+        let mut body = IncomingBody::new(body_with_trailers(b"too long", None), Some(limit));
+        let (data, end) = read_all(&mut body.take_stream().unwrap());
+        assert!(data.is_empty());
+        let StreamFailure::Failed(e) = end else {
+            panic!("expected a failure")
+        };
+        assert_eq!(
+            ErrorCode::from_io(&e),
+            Some(ErrorCode::HttpRequestBodySize(Some(8)))
+        );
+        assert!(exceeded.load(Ordering::SeqCst));
+    }
+
+    #[test]
+    fn outgoing_body_with_trailers_and_content_length() {
+        // Written in full, then trailers.
+        let (mut body, hyper) = OutgoingBody::new(BodyContext::Response, Some(5));
+        let mut w = body.take_stream().unwrap();
+        assert_eq!(w.check_write().unwrap(), CHUNK_SIZE);
+        w.write(b"hel").unwrap();
+        w.write(b"lo").unwrap();
+        drop(w);
+        let mut t = HeaderMap::new();
+        t.insert("x-t", http::HeaderValue::from_static("end"));
+        body.finish(Some(t)).unwrap();
+        let collected = block_on(hyper.collect()).unwrap();
+        assert_eq!(collected.trailers().unwrap()["x-t"], "end");
+        assert_eq!(collected.to_bytes(), "hello");
+
+        // Fewer bytes than content-length: finish fails and the body ends in an error.
+        let (mut body, hyper) = OutgoingBody::new(BodyContext::Request, Some(5));
+        body.take_stream().unwrap().write(b"hel").unwrap();
+        assert_eq!(
+            body.finish(None),
+            Err(ErrorCode::HttpRequestBodySize(Some(3)))
+        );
+        assert!(block_on(hyper.collect()).is_err());
+
+        // More: the write fails.
+        let (mut body, _hyper) = OutgoingBody::new(BodyContext::Response, Some(2));
+        let mut w = body.take_stream().unwrap();
+        let Err(StreamFailure::Failed(e)) = w.write(b"hel") else {
+            panic!("expected a failure")
+        };
+        assert_eq!(
+            ErrorCode::from_io(&e),
+            Some(ErrorCode::HttpResponseBodySize(Some(3)))
+        );
+
+        // Dropped unfinished: an error for hyper.
+        let (body, hyper) = OutgoingBody::new(BodyContext::Response, None);
+        drop(body);
+        assert!(block_on(hyper.collect()).is_err());
+    }
+}
