@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Rebuild every fixture .wasm from its C source.
+# Rebuild every fixture .wasm from its C source (or WAT source: src/*.wat, with wasm-tools).
 #
 #   scripts/build-fixtures.sh [NAME...]
 #
@@ -46,6 +46,20 @@ for src_dir in "$here"/fixtures/*/src; do
             exit 1
         fi
         echo "built ${out#$here/} ($size bytes)"
+        built=$((built + 1))
+    done
+    # WAT programs (WebAssembly 3.0 engine features): assembled, not compiled.
+    for w in "$src_dir"/*.wat; do
+        [[ -e "$w" ]] || continue
+        name="$(basename "$w" .wat)"
+        if [[ $# -gt 0 ]]; then
+            want=0
+            for n in "$@"; do [[ "$n" == "$name" ]] && want=1; done
+            [[ $want == 1 ]] || continue
+        fi
+        out="$suite/$name.wasm"
+        ${WAT2WASM:-wasm-tools parse} "$w" -o "$out"
+        echo "built ${out#$here/} ($(stat -c %s "$out") bytes)"
         built=$((built + 1))
     done
 done
