@@ -764,6 +764,7 @@ fn to_wasmtime(v: &Val) -> wasmtime::component::Val {
         Val::Result(Err(p)) => W::Result(Err(boxed(p))),
         Val::Flags(f) => W::Flags(f.clone()),
         Val::Resource(_) => unimplemented!("resources are compared separately"),
+        other => unimplemented!("{} values are not compared here", other.desc()),
     }
 }
 

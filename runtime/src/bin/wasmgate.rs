@@ -366,6 +366,8 @@ impl RunCommand {
         let mut linker = component::Linker::<Host>::new(engine);
         p2::add_to_linker(&mut linker)
             .map_err(|e| wrap_error(vec!["failed to set up the host functions".to_string()], e))?;
+        wasmgate::wasi::p3::add_to_linker(&mut linker)
+            .map_err(|e| wrap_error(vec!["failed to set up the host functions".to_string()], e))?;
         let options = WasmOptions::parse(&self.wasm_options).map_err(RunError::msg)?;
         if options.unknown_imports_default {
             return Err(RunError::msg(
@@ -399,8 +401,12 @@ impl RunCommand {
                 e,
             )
         })?;
-        let status = p2::run(&mut store, &component, &instance)
-            .map_err(|e| wrap_error(vec![main_context.clone()], e))?;
+        let status = if wasmgate::wasi::p3::run_export(&component).is_some() {
+            wasmgate::wasi::p3::run(&mut store, &component, &instance)
+        } else {
+            p2::run(&mut store, &component, &instance)
+        }
+        .map_err(|e| wrap_error(vec![main_context.clone()], e))?;
         match status {
             0 => Ok(()),
             code => Err(RunError::Exit(code)),

@@ -8,7 +8,9 @@
 //! imports and of instantiated children).
 
 use super::abi::StringEncoding;
-use super::types::{ComponentFunc, ComponentInstance, ComponentItem, ResourceRef, TypeConverter};
+use super::types::{
+    ComponentFunc, ComponentInstance, ComponentItem, ResourceRef, Type, TypeConverter,
+};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::module::Module;
@@ -66,6 +68,76 @@ pub(crate) struct CanonOpts {
     /// Core function indices.
     pub realloc: Option<u32>,
     pub post_return: Option<u32>,
+    /// The `async` option.
+    pub async_: bool,
+    /// The `callback` option (core function index).
+    pub callback: Option<u32>,
+}
+
+/// A canonical built-in of the async ABI, each a core function at run time. `ty` fields are
+/// the stream/future type (or `task.return`'s result type), resolved at the component's end.
+#[derive(Debug, Clone)]
+pub(crate) enum Builtin {
+    TaskReturn {
+        ty: Option<Type>,
+        opts: CanonOpts,
+    },
+    TaskCancel,
+    ContextGet(u32),
+    ContextSet(u32),
+    /// `backpressure.inc/dec`: accepted, no effect (the host never sends concurrent calls).
+    Backpressure,
+    Yield,
+    WaitableSetNew,
+    WaitableSetWait {
+        memory: u32,
+        poll: bool,
+    },
+    WaitableSetDrop,
+    WaitableJoin,
+    SubtaskDrop,
+    SubtaskCancel,
+    /// `{stream,future}.new`; `ty` is the stream or future type.
+    ChanNew {
+        ty: Option<Type>,
+        future: bool,
+    },
+    /// `{stream,future}.{read,write}`
+    ChanCopy {
+        future: bool,
+        readable: bool,
+        opts: CanonOpts,
+    },
+    /// `{stream,future}.cancel-{read,write}`
+    ChanCancel {
+        future: bool,
+        readable: bool,
+    },
+    /// `{stream,future}.drop-{readable,writable}`
+    ChanDrop {
+        future: bool,
+        readable: bool,
+    },
+    ErrorContextNew(CanonOpts),
+    ErrorContextDebugMessage(CanonOpts),
+    ErrorContextDrop,
+}
+
+impl Builtin {
+    /// The type it needs resolved, if any.
+    fn set_type(&mut self, t: Type) {
+        match self {
+            Builtin::TaskReturn { ty, .. } | Builtin::ChanNew { ty, .. } => *ty = Some(t),
+            _ => {}
+        }
+    }
+}
+
+/// A type a built-in names, before the component's types are known.
+enum RawTy {
+    None,
+    Index(u32),
+    Prim(wasmparser::PrimitiveValType),
 }
 
 /// One definition, in the order the component's sections give them.
@@ -128,6 +200,8 @@ pub(crate) enum Init {
     ResourceDrop(ResourceRef),
     /// `canon resource.rep`
     ResourceRep(ResourceRef),
+    /// An async built-in.
+    Builtin(Builtin),
     /// An export: appended to its kind's index space too.
     Export { name: String, item: ItemRef },
 }
@@ -144,7 +218,11 @@ pub(crate) struct ComponentDef {
 
 /// The wasm features for validating components: the engine's plus the component model.
 fn component_features(engine: &Engine) -> WasmFeatures {
-    engine.config().features | WasmFeatures::COMPONENT_MODEL
+    engine.config().features
+        | WasmFeatures::COMPONENT_MODEL
+        | WasmFeatures::CM_ASYNC
+        | WasmFeatures::CM_MORE_ASYNC_BUILTINS
+        | WasmFeatures::CM_ERROR_CONTEXT
 }
 
 impl Component {
@@ -257,6 +335,7 @@ enum Raw {
     ResourceNew(u32),
     ResourceDrop(u32),
     ResourceRep(u32),
+    Builtin(Builtin, RawTy),
     Export {
         name: String,
         kind: ComponentExternalKind,
@@ -296,9 +375,8 @@ fn opts(options: &[CanonicalOption], offset: usize) -> Result<CanonOpts> {
             CanonicalOption::Realloc(f) => o.realloc = Some(*f),
             CanonicalOption::PostReturn(f) => o.post_return = Some(*f),
             CanonicalOption::CoreType(_) => {}
-            CanonicalOption::Async | CanonicalOption::Callback(_) => {
-                return Err(unsupported(offset, "the `async` canonical option"))
-            }
+            CanonicalOption::Async => o.async_ = true,
+            CanonicalOption::Callback(f) => o.callback = Some(*f),
             CanonicalOption::Gc => return Err(unsupported(offset, "the `gc` canonical option")),
         }
     }
@@ -500,12 +578,15 @@ impl Builder {
                         CanonicalFunction::ResourceNew { resource } => Raw::ResourceNew(resource),
                         CanonicalFunction::ResourceDrop { resource } => Raw::ResourceDrop(resource),
                         CanonicalFunction::ResourceRep { resource } => Raw::ResourceRep(resource),
-                        other => {
-                            return Err(unsupported(
-                                offset,
-                                &format!("the canonical built-in {}", canon_name(&other)),
-                            ))
-                        }
+                        other => match builtin(&other, offset)? {
+                            Some((b, t)) => Raw::Builtin(b, t),
+                            None => {
+                                return Err(unsupported(
+                                    offset,
+                                    &format!("the canonical built-in {}", canon_name(&other)),
+                                ))
+                            }
+                        },
                     };
                     if !matches!(raw, Raw::Lift { .. }) {
                         self.spaces.core_funcs += 1;
@@ -662,6 +743,27 @@ impl Builder {
                 Raw::ResourceNew(t) => Init::ResourceNew(resource(&mut cx, t)?),
                 Raw::ResourceDrop(t) => Init::ResourceDrop(resource(&mut cx, t)?),
                 Raw::ResourceRep(t) => Init::ResourceRep(resource(&mut cx, t)?),
+                Raw::Builtin(mut b, t) => {
+                    let ty = match t {
+                        RawTy::None => None,
+                        RawTy::Prim(p) => Some(
+                            cx.val(&wasmparser::component_types::ComponentValType::Primitive(p))
+                                .map_err(err)?,
+                        ),
+                        RawTy::Index(i) => match types.component_any_type_at(i) {
+                            ComponentAnyTypeId::Defined(d) => Some(cx.defined(d).map_err(err)?),
+                            _ => {
+                                return Err(err(Error::msg(format!(
+                                    "type {i} of a built-in is not a value type"
+                                ))))
+                            }
+                        },
+                    };
+                    if let Some(ty) = ty {
+                        b.set_type(ty);
+                    }
+                    Init::Builtin(b)
+                }
                 Raw::Export { name, kind, index } => Init::Export {
                     item: item_ref(&mut cx, kind, index).map_err(err)?,
                     name,
@@ -684,6 +786,98 @@ impl Builder {
             exports,
         })
     }
+}
+
+/// The async built-ins: what each is, and the type it names.
+fn builtin(f: &CanonicalFunction, offset: usize) -> Result<Option<(Builtin, RawTy)>> {
+    use CanonicalFunction as C;
+    let chan = |future: bool, ty: u32| (Builtin::ChanNew { ty: None, future }, RawTy::Index(ty));
+    let copy = |future: bool, readable: bool, options: &[CanonicalOption]| -> Result<_> {
+        Ok((
+            Builtin::ChanCopy {
+                future,
+                readable,
+                opts: opts(options, offset)?,
+            },
+            RawTy::None,
+        ))
+    };
+    let plain = |b: Builtin| (b, RawTy::None);
+    Ok(Some(match f {
+        C::TaskReturn { result, options } => (
+            Builtin::TaskReturn {
+                ty: None,
+                opts: opts(options, offset)?,
+            },
+            match result {
+                None => RawTy::None,
+                Some(wasmparser::ComponentValType::Primitive(p)) => RawTy::Prim(*p),
+                Some(wasmparser::ComponentValType::Type(i)) => RawTy::Index(*i),
+            },
+        ),
+        C::TaskCancel => plain(Builtin::TaskCancel),
+        C::ContextGet { slot, .. } => plain(Builtin::ContextGet(*slot)),
+        C::ContextSet { slot, .. } => plain(Builtin::ContextSet(*slot)),
+        C::BackpressureInc | C::BackpressureDec => plain(Builtin::Backpressure),
+        C::ThreadYield { .. } => plain(Builtin::Yield),
+        C::WaitableSetNew => plain(Builtin::WaitableSetNew),
+        C::WaitableSetWait { memory, .. } => plain(Builtin::WaitableSetWait {
+            memory: *memory,
+            poll: false,
+        }),
+        C::WaitableSetPoll { memory, .. } => plain(Builtin::WaitableSetWait {
+            memory: *memory,
+            poll: true,
+        }),
+        C::WaitableSetDrop => plain(Builtin::WaitableSetDrop),
+        C::WaitableJoin => plain(Builtin::WaitableJoin),
+        C::SubtaskDrop => plain(Builtin::SubtaskDrop),
+        C::SubtaskCancel { .. } => plain(Builtin::SubtaskCancel),
+        C::StreamNew { ty } => chan(false, *ty),
+        C::FutureNew { ty } => chan(true, *ty),
+        C::StreamRead { options, .. } => copy(false, true, options)?,
+        C::StreamWrite { options, .. } => copy(false, false, options)?,
+        C::FutureRead { options, .. } => copy(true, true, options)?,
+        C::FutureWrite { options, .. } => copy(true, false, options)?,
+        C::StreamCancelRead { .. } => plain(Builtin::ChanCancel {
+            future: false,
+            readable: true,
+        }),
+        C::StreamCancelWrite { .. } => plain(Builtin::ChanCancel {
+            future: false,
+            readable: false,
+        }),
+        C::FutureCancelRead { .. } => plain(Builtin::ChanCancel {
+            future: true,
+            readable: true,
+        }),
+        C::FutureCancelWrite { .. } => plain(Builtin::ChanCancel {
+            future: true,
+            readable: false,
+        }),
+        C::StreamDropReadable { .. } => plain(Builtin::ChanDrop {
+            future: false,
+            readable: true,
+        }),
+        C::StreamDropWritable { .. } => plain(Builtin::ChanDrop {
+            future: false,
+            readable: false,
+        }),
+        C::FutureDropReadable { .. } => plain(Builtin::ChanDrop {
+            future: true,
+            readable: true,
+        }),
+        C::FutureDropWritable { .. } => plain(Builtin::ChanDrop {
+            future: true,
+            readable: false,
+        }),
+        C::ErrorContextNew { options } => plain(Builtin::ErrorContextNew(opts(options, offset)?)),
+        C::ErrorContextDebugMessage { options } => {
+            plain(Builtin::ErrorContextDebugMessage(opts(options, offset)?))
+        }
+        C::ErrorContextDrop => plain(Builtin::ErrorContextDrop),
+        _ => return Ok(None),
+    }))
 }
 
 fn canon_name(f: &CanonicalFunction) -> String {

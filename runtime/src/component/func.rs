@@ -4,10 +4,11 @@
 //! `canon lower` trampoline a core instance calls its imports through.
 
 use super::abi::{self, AbiCx, StringEncoding, MAX_FLAT_PARAMS, MAX_FLAT_RESULTS};
+use super::concurrent::{self, HostCall};
 use super::resources::ResourceAny;
 use super::state::{InstanceState, RtResource};
 use super::typed::{LiftList, LowerList, TypedFunc};
-use super::types::{ComponentFunc, ResourceRef};
+use super::types::{ComponentFunc, ResourceRef, Type};
 use super::values::Val;
 use super::{call_core, StoreContextMut};
 use crate::error::{Error, Result};
@@ -21,9 +22,15 @@ use std::sync::Arc;
 pub(crate) type HostFnDyn<T> =
     dyn Fn(StoreContextMut<'_, T>, ComponentFunc, Vec<Val>, &mut [Val]) -> Result<()> + Send + Sync;
 
+/// A host function that may finish later: its results now or a future of them.
+pub(crate) type AsyncHostFnDyn<T> =
+    dyn Fn(StoreContextMut<'_, T>, ComponentFunc, Vec<Val>) -> Result<HostCall> + Send + Sync;
+
 /// A host function as a linker holds it.
 pub(crate) struct HostFunc<T> {
     pub func: Arc<HostFnDyn<T>>,
+    /// For host functions that may finish later: called instead of `func`.
+    pub async_func: Option<Arc<AsyncHostFnDyn<T>>>,
     /// For typed host functions: checks the type a component declares for the import.
     pub typecheck: Option<fn(&ComponentFunc) -> Result<()>>,
 }
@@ -34,6 +41,10 @@ pub(crate) struct RtOpts {
     pub memory: Option<Memory>,
     pub realloc: Option<CoreFunc>,
     pub encoding: StringEncoding,
+    /// The `async` option.
+    pub async_: bool,
+    /// The `callback` option.
+    pub callback: Option<CoreFunc>,
 }
 
 /// A `canon lift`ed function of one component instance.
@@ -159,6 +170,12 @@ impl<T> AbiCx for StoreCx<'_, T> {
         }
         self.instance.lower_own(rt, v.rep())
     }
+    fn lift_handle(&mut self, ty: &Type, idx: u32) -> Result<Val> {
+        concurrent::lift_handle(self.instance, ty, idx)
+    }
+    fn lower_handle(&mut self, _ty: &Type, v: &Val) -> Result<u32> {
+        concurrent::lower_handle(self.instance, v)
+    }
     fn lower_borrow(&mut self, r: ResourceRef, v: &ResourceAny) -> Result<u32> {
         let rt = self.rt(r)?;
         check_resource(&rt, v)?;
@@ -194,6 +211,13 @@ pub(crate) fn call_func<T>(
 ) -> Result<()> {
     match func {
         FuncRt::Host { func, ty } => {
+            if let Some(f) = &func.async_func {
+                let results = match f(StoreContextMut(store), ty.clone(), args)? {
+                    HostCall::Ready(r) => r,
+                    HostCall::Pending(fut) => crate::wasi::block::block_on(fut)?,
+                };
+                return on_results(store, results);
+            }
             let mut results: Vec<Val> = ty.result_types().iter().map(Val::default_for).collect();
             (func.func)(StoreContextMut(store), ty.clone(), args, &mut results)?;
             on_results(store, results)
@@ -248,6 +272,9 @@ fn call_lifted_entered<T>(
             return Err(e);
         }
     };
+    if f.opts.async_ {
+        return call_lifted_async(store, f, task, &flat_args, on_results);
+    }
     let lifted = call_core(store, f.core, &flat_args).and_then(|flat_results| {
         let mut cx = StoreCx::new(store, &f.opts, inst, None);
         let results = abi::lift_values(
@@ -278,6 +305,35 @@ fn call_lifted_entered<T>(
     Ok(())
 }
 
+/// An async-lifted call: the core function, then its callback loop until it exits; the
+/// results are what it gave `task.return`.
+fn call_lifted_async<T>(
+    store: &mut Store<T>,
+    f: &Lifted,
+    task: u64,
+    flat_args: &[u64],
+    on_results: OnResults<'_, T>,
+) -> Result<()> {
+    let inst = &f.instance;
+    inst.tasks().push(concurrent::TaskCx::default());
+    let run = (|| -> Result<()> {
+        let r = call_core(store, f.core, flat_args)?;
+        if let Some(cb) = f.opts.callback {
+            let packed = r.first().copied().unwrap_or(0) as u32;
+            concurrent::callback_loop(store, inst, cb, packed)?;
+        }
+        Ok(())
+    })();
+    let cx = inst.tasks().pop().unwrap_or_default();
+    let end = inst.end_task(task);
+    run?;
+    end?;
+    let results = cx
+        .results
+        .ok_or_else(|| Error::msg("the async export exited without calling `task.return`"))?;
+    on_results(store, results)
+}
+
 /// The core signature of a lowered function (`flatten_functype(.., 'lower')`).
 pub(crate) fn lowered_core_type(ty: &ComponentFunc) -> FuncType {
     let mut params: Vec<crate::ValType> = if ty.flat_params().len() > MAX_FLAT_PARAMS {
@@ -305,6 +361,18 @@ pub(crate) struct Lowered<T> {
 
 /// Creates the core function of a `canon lower`.
 pub(crate) fn lower_func<T: 'static>(store: &mut Store<T>, lowered: Lowered<T>) -> CoreFunc {
+    if lowered.opts.async_ {
+        let core_ty = async_lowered_core_type(&lowered.ty);
+        let lowered = Arc::new(lowered);
+        return CoreFunc::from_host(
+            store,
+            core_ty,
+            Arc::new(move |caller: Caller<'_, T>, raw: &mut [u64]| {
+                raw[0] = lower_async_trampoline(caller.store, &lowered, raw)? as u64;
+                Ok(())
+            }),
+        );
+    }
     let core_ty = lowered_core_type(&lowered.ty);
     let lowered = Arc::new(lowered);
     CoreFunc::from_host(
@@ -368,6 +436,88 @@ fn lower_trampoline<T>(store: &mut Store<T>, d: &Lowered<T>, raw: &mut [u64]) ->
     result?;
     raw[..out.len()].copy_from_slice(&out);
     Ok(())
+}
+
+/// The core signature of an async-lowered function: at most 4 flat parameters (else a
+/// pointer), a pointer for the results if any, and the packed subtask status.
+pub(crate) fn async_lowered_core_type(ty: &ComponentFunc) -> FuncType {
+    let mut params: Vec<crate::ValType> =
+        if concurrent::async_params_in_memory(ty.flat_params().len()) {
+            vec![crate::ValType::I32]
+        } else {
+            ty.flat_params().iter().map(|f| f.core()).collect()
+        };
+    if !ty.result_types().is_empty() {
+        params.push(crate::ValType::I32);
+    }
+    FuncType::new(params, [crate::ValType::I32])
+}
+
+/// An async-lowered import: the callee runs now; if it finishes, its results are stored
+/// and the call returns `RETURNED`, else a subtask is returned to wait for.
+fn lower_async_trampoline<T>(store: &mut Store<T>, d: &Lowered<T>, raw: &[u64]) -> Result<u32> {
+    d.instance.check_may_leave()?;
+    let ty = &d.ty;
+    let flat_params = ty.flat_params().len();
+    let core_params = if concurrent::async_params_in_memory(flat_params) {
+        1
+    } else {
+        flat_params
+    };
+    let retptr = (!ty.result_types().is_empty()).then(|| raw[core_params] as u32);
+    let (args, lends) = {
+        let mut cx = StoreCx::new(store, &d.opts, &d.instance, None);
+        let args = abi::lift_values(
+            &mut cx,
+            ty.param_types(),
+            ty.params_tuple(),
+            flat_params,
+            concurrent::MAX_FLAT_ASYNC_PARAMS,
+            &raw[..core_params],
+        );
+        (args, std::mem::take(&mut cx.lends))
+    };
+    let call = args.and_then(|args| match &d.callee {
+        FuncRt::Host { func, ty } if func.async_func.is_some() => {
+            let f = func.async_func.as_ref().expect("checked");
+            f(StoreContextMut(store), ty.clone(), args)
+        }
+        callee => {
+            let mut out = None;
+            call_func(store, callee, Some(&d.instance), args, &mut |_, r| {
+                out = Some(r);
+                Ok(())
+            })?;
+            Ok(HostCall::Ready(out.unwrap_or_default()))
+        }
+    });
+    for idx in lends {
+        d.instance.end_lend(idx);
+    }
+    let ty2 = ty.clone();
+    let deliver = move |cx: &mut dyn AbiCx, results: Vec<Val>| -> Result<()> {
+        abi::lower_values(
+            cx,
+            ty2.result_types(),
+            ty2.results_tuple(),
+            ty2.flat_results().len(),
+            0,
+            &results,
+            retptr,
+        )
+        .map(drop)
+    };
+    match call? {
+        HostCall::Ready(results) => {
+            let mut cx = StoreCx::new(store, &d.opts, &d.instance, None);
+            deliver(&mut cx, results)?;
+            Ok(concurrent::subtask::RETURNED)
+        }
+        HostCall::Pending(fut) => {
+            let h = concurrent::add_subtask(&d.instance, fut, d.opts.clone(), Box::new(deliver));
+            Ok(concurrent::subtask::STARTED | (h << 4))
+        }
+    }
 }
 
 /// A component function: an export of an instance, callable from the host with [`Val`]s.

@@ -209,6 +209,16 @@ impl<T: 'static> Env<T> {
                 })
                 .transpose()?,
             encoding: o.encoding,
+            async_: o.async_,
+            callback: o
+                .callback
+                .map(|f| {
+                    self.core_funcs
+                        .get(f as usize)
+                        .copied()
+                        .ok_or_else(|| missing("core func", f))
+                })
+                .transpose()?,
         })
     }
 }
@@ -446,6 +456,10 @@ pub(crate) fn instantiate<T: 'static>(
             }
             Init::ResourceDrop(r) => {
                 let f = resource_drop(store, &env.state, *r)?;
+                env.core_funcs.push(f);
+            }
+            Init::Builtin(b) => {
+                let f = super::builtins::core_func(store, &env.state, b, |o| env.opts(o))?;
                 env.core_funcs.push(f);
             }
             Init::Export { name, item } => {

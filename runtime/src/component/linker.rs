@@ -4,6 +4,7 @@
 //! any definition of the same interface whose version is semver-compatible (for `0.x`, the
 //! same minor: a component importing `wasi:cli/stdout@0.2.0` links to `@0.2.12`).
 
+use super::concurrent::HostCall;
 use super::func::{FuncRt, HostFnDyn, HostFunc};
 use super::instance::{instantiate, Instance, InstanceRt, Item};
 use super::resources::ResourceType;
@@ -188,6 +189,7 @@ impl<T: 'static> Linker<T> {
                         Arc::new(|_, _, _, _| Err(Error::trap(TrapCode::UnknownImport)));
                     let func = Arc::new(HostFunc {
                         func: trap,
+                        async_func: None,
                         typecheck: None,
                     });
                     defs.0.insert(name.to_string(), Definition::Func(func));
@@ -342,6 +344,7 @@ impl<T: 'static> LinkerInstance<'_, T> {
             name,
             Definition::Func(Arc::new(HostFunc {
                 func: body,
+                async_func: None,
                 typecheck: Some(typecheck),
             })),
         )
@@ -362,6 +365,30 @@ impl<T: 'static> LinkerInstance<'_, T> {
             name,
             Definition::Func(Arc::new(HostFunc {
                 func: body,
+                async_func: None,
+                typecheck: None,
+            })),
+        )
+    }
+
+    /// Defines a host function over [`Val`]s that may finish later (for `async func`s and
+    /// functions an async-lowering guest should not block on): it returns its results, or a
+    /// future of them ([`HostCall`]). A synchronous caller blocks until the future is done.
+    pub fn func_new_async(
+        &mut self,
+        name: &str,
+        func: impl Fn(StoreContextMut<'_, T>, ComponentFunc, Vec<Val>) -> Result<HostCall>
+            + Send
+            + Sync
+            + 'static,
+    ) -> Result<()> {
+        let unused: Arc<HostFnDyn<T>> =
+            Arc::new(|_, _, _, _| Err(Error::msg("an async host function called directly")));
+        self.insert(
+            name,
+            Definition::Func(Arc::new(HostFunc {
+                func: unused,
+                async_func: Some(Arc::new(func)),
                 typecheck: None,
             })),
         )

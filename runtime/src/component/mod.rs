@@ -5,6 +5,8 @@
 //! The API follows wasmtime's `wasmtime::component`.
 
 pub(crate) mod abi;
+mod builtins;
+mod concurrent;
 mod decode;
 mod func;
 mod instance;
@@ -17,6 +19,10 @@ pub mod types;
 mod values;
 
 pub use abi::StringEncoding;
+pub use concurrent::{
+    ErrorContextAny, FutureAny, FutureWriter, HostCall, HostFutureReader, HostSink, HostSource,
+    StreamAny,
+};
 pub use decode::Component;
 pub use func::Func;
 pub use instance::{ComponentExportIndex, Instance, InstanceExportLookup};

@@ -56,6 +56,10 @@ struct Inner {
 pub(crate) struct InstanceState {
     parent: Option<Arc<InstanceState>>,
     inner: Mutex<Inner>,
+    /// Async handles: waitables, waitable sets, error contexts.
+    conc: Mutex<super::concurrent::Table>,
+    /// The async-lifted calls in progress, innermost last.
+    tasks: Mutex<Vec<super::concurrent::TaskCx>>,
 }
 
 /// What dropping an owned handle asks the caller to do next.
@@ -73,11 +77,23 @@ impl InstanceState {
         Arc::new(InstanceState {
             parent,
             inner: Mutex::new(inner),
+            conc: Mutex::default(),
+            tasks: Mutex::default(),
         })
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The table of async handles.
+    pub(crate) fn conc(&self) -> MutexGuard<'_, super::concurrent::Table> {
+        self.conc.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The async-lifted calls in progress.
+    pub(crate) fn tasks(&self) -> MutexGuard<'_, Vec<super::concurrent::TaskCx>> {
+        self.tasks.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn ancestors(&self) -> Vec<&InstanceState> {

@@ -107,6 +107,12 @@ pub enum Type {
     Own(ResourceRef),
     /// `borrow<R>`
     Borrow(ResourceRef),
+    /// `stream<T>` (a handle to its readable end)
+    Stream(Option<Arc<Type>>),
+    /// `future<T>` (a handle to its readable end)
+    Future(Option<Arc<Type>>),
+    /// `error-context`
+    ErrorContext,
 }
 
 /// `list<T>`.
@@ -376,7 +382,14 @@ impl Type {
         match self {
             Type::Bool | Type::S8 | Type::U8 => prim(0),
             Type::S16 | Type::U16 => prim(1),
-            Type::S32 | Type::U32 | Type::Char | Type::Own(_) | Type::Borrow(_) => prim(2),
+            Type::S32
+            | Type::U32
+            | Type::Char
+            | Type::Own(_)
+            | Type::Borrow(_)
+            | Type::Stream(_)
+            | Type::Future(_)
+            | Type::ErrorContext => prim(2),
             Type::S64 | Type::U64 => prim(3),
             Type::Float32 => prim(4),
             Type::Float64 => Layout {
@@ -408,7 +421,14 @@ impl Type {
         match self {
             Type::Bool | Type::S8 | Type::U8 => 1,
             Type::S16 | Type::U16 => 2,
-            Type::S32 | Type::U32 | Type::Char | Type::Own(_) | Type::Borrow(_) => 4,
+            Type::S32
+            | Type::U32
+            | Type::Char
+            | Type::Own(_)
+            | Type::Borrow(_)
+            | Type::Stream(_)
+            | Type::Future(_)
+            | Type::ErrorContext => 4,
             Type::Float32 => 4,
             Type::S64 | Type::U64 | Type::Float64 | Type::String | Type::List(_) => 8,
             Type::Record(r) => r.0.layout.size,
@@ -426,7 +446,14 @@ impl Type {
         match self {
             Type::Bool | Type::S8 | Type::U8 => 1,
             Type::S16 | Type::U16 => 2,
-            Type::S32 | Type::U32 | Type::Char | Type::Own(_) | Type::Borrow(_) => 4,
+            Type::S32
+            | Type::U32
+            | Type::Char
+            | Type::Own(_)
+            | Type::Borrow(_)
+            | Type::Stream(_)
+            | Type::Future(_)
+            | Type::ErrorContext => 4,
             Type::Float32 | Type::String | Type::List(_) => 4,
             Type::S64 | Type::U64 | Type::Float64 => 8,
             Type::Record(r) => r.0.layout.align,
@@ -525,6 +552,11 @@ impl fmt::Display for Type {
             }
             Type::Own(_) => f.write_str("own<resource>"),
             Type::Borrow(_) => f.write_str("borrow<resource>"),
+            Type::Stream(Some(t)) => write!(f, "stream<{t}>"),
+            Type::Stream(None) => f.write_str("stream"),
+            Type::Future(Some(t)) => write!(f, "future<{t}>"),
+            Type::Future(None) => f.write_str("future"),
+            Type::ErrorContext => f.write_str("error-context"),
         }
     }
 }
@@ -533,7 +565,7 @@ impl fmt::Display for Type {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ComponentFunc(Arc<FuncInner>);
 
-#[derive(Debug, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct FuncInner {
     names: Vec<String>,
     params: Vec<Type>,
@@ -544,6 +576,8 @@ struct FuncInner {
     /// The tuple of the parameters / results, when they are passed through memory.
     params_tuple: Tuple,
     results_tuple: Tuple,
+    /// Declared `async func`.
+    is_async: bool,
 }
 
 impl ComponentFunc {
@@ -565,7 +599,18 @@ impl ComponentFunc {
             names,
             params,
             results,
+            is_async: false,
         }))
+    }
+    /// The same type, declared `async` or not.
+    pub(crate) fn with_async(self, is_async: bool) -> ComponentFunc {
+        let mut inner = Arc::unwrap_or_clone(self.0);
+        inner.is_async = is_async;
+        ComponentFunc(Arc::new(inner))
+    }
+    /// Whether the function is declared `async func`.
+    pub fn is_async(&self) -> bool {
+        self.0.is_async
     }
     /// The parameters: names and types.
     pub fn params(&self) -> impl ExactSizeIterator<Item = (&str, &Type)> + '_ {
@@ -737,6 +782,8 @@ impl<'a> TypeConverter<'a> {
             }
             ComponentDefinedType::Own(r) => Type::Own(ResourceRef(r.resource())),
             ComponentDefinedType::Borrow(r) => Type::Borrow(ResourceRef(r.resource())),
+            ComponentDefinedType::Stream { ty, .. } => Type::Stream(self.opt(ty)?.map(Arc::new)),
+            ComponentDefinedType::Future { ty, .. } => Type::Future(self.opt(ty)?.map(Arc::new)),
             other => {
                 return Err(Error::msg(format!(
                     "unsupported component value type: {}",
@@ -754,17 +801,12 @@ impl<'a> TypeConverter<'a> {
         }
         let types = self.types;
         let ft = &types[id];
-        if ft.async_ {
-            return Err(Error::msg(
-                "async component functions are not supported yet",
-            ));
-        }
         let mut params = Vec::with_capacity(ft.params.len());
         for (name, t) in ft.params.iter() {
             params.push((name.to_string(), self.val(t)?));
         }
         let result = self.opt(&ft.result)?;
-        let f = ComponentFunc::new(params, result);
+        let f = ComponentFunc::new(params, result).with_async(ft.async_);
         self.funcs.insert(id, f.clone());
         Ok(f)
     }
@@ -821,9 +863,7 @@ fn prim(p: PrimitiveValType) -> Result<Type> {
         PrimitiveValType::F64 => Type::Float64,
         PrimitiveValType::Char => Type::Char,
         PrimitiveValType::String => Type::String,
-        PrimitiveValType::ErrorContext => {
-            return Err(Error::msg("error-context is not supported yet"))
-        }
+        PrimitiveValType::ErrorContext => Type::ErrorContext,
     })
 }
 

@@ -52,6 +52,12 @@ pub enum Val {
     Flags(Vec<String>),
     /// `own<R>` or `borrow<R>`.
     Resource(ResourceAny),
+    /// `stream<T>`
+    Stream(super::concurrent::StreamAny),
+    /// `future<T>`
+    Future(super::concurrent::FutureAny),
+    /// `error-context`
+    ErrorContext(super::concurrent::ErrorContextAny),
 }
 
 impl Val {
@@ -80,6 +86,9 @@ impl Val {
             Val::Result(_) => "result",
             Val::Flags(_) => "flags",
             Val::Resource(_) => "resource",
+            Val::Stream(_) => "stream",
+            Val::Future(_) => "future",
+            Val::ErrorContext(_) => "error-context",
         }
     }
 
@@ -115,7 +124,11 @@ impl Val {
             Type::Option(_) => Val::Option(None),
             Type::Result(r) => Val::Result(Ok(r.ok().map(|t| Box::new(Val::default_for(t))))),
             Type::Flags(_) => Val::Flags(Vec::new()),
-            Type::Own(_) | Type::Borrow(_) => Val::Bool(false),
+            Type::Own(_)
+            | Type::Borrow(_)
+            | Type::Stream(_)
+            | Type::Future(_)
+            | Type::ErrorContext => Val::Bool(false),
         }
     }
 }
@@ -177,6 +190,9 @@ impl fmt::Display for Val {
             Val::Result(Err(p)) => payload(f, "err", p),
             Val::Flags(names) => write!(f, "{{{}}}", names.join(", ")),
             Val::Resource(r) => write!(f, "{r:?}"),
+            Val::Stream(s) => write!(f, "{s:?}"),
+            Val::Future(s) => write!(f, "{s:?}"),
+            Val::ErrorContext(s) => write!(f, "{s:?}"),
         }
     }
 }

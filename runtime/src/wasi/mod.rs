@@ -29,6 +29,7 @@ pub mod clocks;
 pub mod filesystem;
 pub mod p1;
 pub mod p2;
+pub mod p3;
 pub mod random;
 pub mod registry;
 pub mod sockets;

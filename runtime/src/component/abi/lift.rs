@@ -92,6 +92,9 @@ pub(crate) fn lift_flat(cx: &mut dyn AbiCx, ty: &Type, src: &mut FlatSrc<'_>) ->
         Type::Flags(f) => unpack_flags(src.next() as u32, f.names()),
         Type::Own(r) => Val::Resource(cx.lift_own(*r, src.next() as u32)?),
         Type::Borrow(r) => Val::Resource(cx.lift_borrow(*r, src.next() as u32)?),
+        Type::Stream(_) | Type::Future(_) | Type::ErrorContext => {
+            cx.lift_handle(ty, src.next() as u32)?
+        }
         Type::Variant(_) | Type::Enum(_) | Type::Option(_) | Type::Result(_) => {
             let v = ty.variant_inner().expect("variant-like type");
             let case = src.next() as u32 as usize;
@@ -222,6 +225,10 @@ pub(crate) fn load(cx: &mut dyn AbiCx, ty: &Type, ptr: u32) -> Result<Val> {
         Type::Borrow(r) => {
             let idx = u32::from_le_bytes(read(cx, ptr)?);
             Val::Resource(cx.lift_borrow(*r, idx)?)
+        }
+        Type::Stream(_) | Type::Future(_) | Type::ErrorContext => {
+            let idx = u32::from_le_bytes(read(cx, ptr)?);
+            cx.lift_handle(ty, idx)?
         }
         Type::Variant(_) | Type::Enum(_) | Type::Option(_) | Type::Result(_) => {
             let v = ty.variant_inner().expect("variant-like type");

@@ -128,6 +128,9 @@ pub(crate) fn lower_flat(cx: &mut dyn AbiCx, ty: &Type, v: &Val, out: &mut Vec<u
         (Type::Flags(f), _) => out.push(pack_flags(ty, f, v)? as u64),
         (Type::Own(r), Val::Resource(res)) => out.push(cx.lower_own(*r, res)? as u64),
         (Type::Borrow(r), Val::Resource(res)) => out.push(cx.lower_borrow(*r, res)? as u64),
+        (Type::Stream(_), Val::Stream(_))
+        | (Type::Future(_), Val::Future(_))
+        | (Type::ErrorContext, Val::ErrorContext(_)) => out.push(cx.lower_handle(ty, v)? as u64),
         (Type::Variant(_) | Type::Enum(_) | Type::Option(_) | Type::Result(_), _) => {
             let inner: &VariantInner = ty.variant_inner().expect("variant-like type");
             let (case, payload) = match_case(ty, v)?;
@@ -219,6 +222,12 @@ pub(crate) fn store(cx: &mut dyn AbiCx, ty: &Type, v: &Val, ptr: u32) -> Result<
         }
         (Type::Borrow(r), Val::Resource(res)) => {
             let idx = cx.lower_borrow(*r, res)?;
+            write(cx, ptr, &idx.to_le_bytes())
+        }
+        (Type::Stream(_), Val::Stream(_))
+        | (Type::Future(_), Val::Future(_))
+        | (Type::ErrorContext, Val::ErrorContext(_)) => {
+            let idx = cx.lower_handle(ty, v)?;
             write(cx, ptr, &idx.to_le_bytes())
         }
         (Type::Variant(_) | Type::Enum(_) | Type::Option(_) | Type::Result(_), _) => {

@@ -9,15 +9,16 @@
 //! Everything here works against an [`AbiCx`] (memory, `realloc`, handles), so it can be
 //! tested on hand-built memory; the store-backed context lives in `component::func`.
 
-mod lift;
-mod lower;
+pub(crate) mod lift;
+pub(crate) mod lower;
 mod string;
 
 pub(crate) use lift::lift_values;
 pub(crate) use lower::lower_values;
 
 use super::resources::ResourceAny;
-use super::types::ResourceRef;
+use super::types::{ResourceRef, Type};
+use super::values::Val;
 use crate::error::{Error, Result, TrapCode};
 
 /// Most flat core parameters before parameters go through memory.
@@ -60,6 +61,14 @@ pub(crate) trait AbiCx {
     fn lower_own(&mut self, ty: ResourceRef, r: &ResourceAny) -> Result<u32>;
     /// Lowers a borrowed resource for the duration of the call.
     fn lower_borrow(&mut self, ty: ResourceRef, r: &ResourceAny) -> Result<u32>;
+    /// Lifts a `stream`, `future` or `error-context` handle (taking it from the table).
+    fn lift_handle(&mut self, ty: &Type, _idx: u32) -> Result<Val> {
+        Err(Error::msg(format!("cannot lift a {ty} here")))
+    }
+    /// Lowers a `stream`, `future` or `error-context`: a new handle.
+    fn lower_handle(&mut self, ty: &Type, _v: &Val) -> Result<u32> {
+        Err(Error::msg(format!("cannot lower a {ty} here")))
+    }
 }
 
 pub(crate) fn trap(code: TrapCode) -> Error {

@@ -1,0 +1,982 @@
+//! The component-model async ABI (`Async.md`): async-lifted exports driven by their callback
+//! loop, async-lowered imports as subtasks, waitable sets and their events, and the
+//! `stream`/`future` channels a guest shares with the host.
+//!
+//! The store runs on one thread, so scheduling is simple: the guest runs until its core
+//! function returns (the callback ABI never suspends a wasm stack), and whenever it waits,
+//! the waiting thread polls what the waitables depend on (host futures of subtasks, host
+//! stream sources, host futures' values) with a waker that unparks it. Host futures are
+//! tokio futures, polled inside the I/O runtime's context (`wasi::block`) so timers and
+//! sockets work. A channel is shared (`Arc<Chan>`) between its two ends: an end is in a
+//! guest's handle table, held by the host ([`HostSource`] / [`HostSink`] / a future value),
+//! or dropped. Copies between two guest ends are not supported yet.
+
+use super::abi::{self, AbiCx};
+use super::func::{RtOpts, StoreCx};
+use super::state::InstanceState;
+use super::types::Type;
+use super::values::Val;
+use crate::error::{Error, Result, TrapCode};
+use crate::store::Store;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, Wake, Waker};
+
+/// `BLOCKED`: a copy or cancellation did not finish synchronously.
+pub(crate) const BLOCKED: u32 = 0xffff_ffff;
+/// The largest number of flat parameters of an async-lowered call.
+pub(crate) const MAX_FLAT_ASYNC_PARAMS: usize = 4;
+
+/// Event codes.
+pub(crate) mod event {
+    pub const NONE: u32 = 0;
+    pub const SUBTASK: u32 = 1;
+    pub const STREAM_READ: u32 = 2;
+    pub const STREAM_WRITE: u32 = 3;
+    pub const FUTURE_READ: u32 = 4;
+    pub const FUTURE_WRITE: u32 = 5;
+}
+
+/// Copy results (the low 4 bits of a copy's packed result).
+mod copy {
+    pub const COMPLETED: u32 = 0;
+    pub const DROPPED: u32 = 1;
+    pub const CANCELLED: u32 = 2;
+}
+
+/// Subtask states.
+pub(crate) mod subtask {
+    pub const STARTED: u32 = 1;
+    pub const RETURNED: u32 = 2;
+    pub const CANCELLED_BEFORE_RETURNED: u32 = 4;
+}
+
+/// A host future of a call's results.
+pub(crate) type HostFut = Pin<Box<dyn Future<Output = Result<Vec<Val>>> + Send>>;
+/// Lowers a subtask's results into its caller.
+pub(crate) type Deliver = Box<dyn FnOnce(&mut dyn AbiCx, Vec<Val>) -> Result<()> + Send>;
+
+/// A host function's answer to an async call: its results now, or a future of them.
+pub enum HostCall {
+    /// Done: the results.
+    Ready(Vec<Val>),
+    /// Still running; the future gives the results.
+    Pending(Pin<Box<dyn Future<Output = Result<Vec<Val>>> + Send>>),
+}
+
+/// The host's writable end of a stream the guest reads: produces elements.
+pub trait HostSource: Send {
+    /// Up to `max` elements (at least one), `None` at the end of the stream, or `Pending`
+    /// (the waker is woken when more may be available).
+    fn poll_read(&mut self, cx: &mut Context<'_>, max: usize) -> Poll<Option<Vec<Val>>>;
+}
+
+/// The host's readable end of a stream the guest writes: consumes elements.
+pub trait HostSink: Send {
+    /// Takes elements the guest wrote; an error ends the stream (the guest sees `dropped`).
+    fn write(&mut self, vals: Vec<Val>) -> Result<()>;
+    /// The guest dropped its writable end.
+    fn close(&mut self) {}
+}
+
+/// What reads a future the guest writes: the value, or `None` if the guest dropped its end
+/// without writing.
+pub type HostFutureReader = Box<dyn FnOnce(Option<Val>) + Send>;
+
+enum Reader {
+    /// In a guest's handle table (or not handed out yet).
+    Guest,
+    Sink(Box<dyn HostSink>),
+    Future(HostFutureReader),
+    Dropped,
+}
+
+enum Writer {
+    Guest,
+    Source(Box<dyn HostSource>),
+    /// The host writes the future's value through a [`FutureWriter`].
+    HostFuture,
+    Dropped,
+}
+
+struct ChanState {
+    reader: Reader,
+    writer: Writer,
+    /// A future's value, written by the host and not read yet.
+    value: Option<Val>,
+    /// Woken when a host writer makes progress.
+    waker: Option<Waker>,
+}
+
+/// A stream or future: what both ends share.
+pub(crate) struct Chan {
+    elem: Option<Type>,
+    state: Mutex<ChanState>,
+}
+
+impl Chan {
+    fn new(elem: Option<Type>, reader: Reader, writer: Writer) -> Arc<Chan> {
+        Arc::new(Chan {
+            elem,
+            state: Mutex::new(ChanState {
+                reader,
+                writer,
+                value: None,
+                waker: None,
+            }),
+        })
+    }
+    fn lock(&self) -> MutexGuard<'_, ChanState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// A `stream<T>` passed between the guest and the host (its readable end).
+#[derive(Clone)]
+pub struct StreamAny(pub(crate) Arc<Chan>);
+
+/// A `future<T>` passed between the guest and the host (its readable end).
+#[derive(Clone)]
+pub struct FutureAny(pub(crate) Arc<Chan>);
+
+/// An `error-context` passed between the guest and the host.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ErrorContextAny(pub(crate) String);
+
+macro_rules! handle_impls {
+    ($t:ident) => {
+        impl std::fmt::Debug for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, "{}({:p})", stringify!($t), Arc::as_ptr(&self.0))
+            }
+        }
+        impl PartialEq for $t {
+            fn eq(&self, other: &Self) -> bool {
+                Arc::ptr_eq(&self.0, &other.0)
+            }
+        }
+    };
+}
+handle_impls!(StreamAny);
+handle_impls!(FutureAny);
+
+impl StreamAny {
+    /// A stream of `elem`s the host writes from `source`; give it to the guest.
+    pub fn from_source(elem: Type, source: impl HostSource + 'static) -> StreamAny {
+        StreamAny(Chan::new(
+            Some(elem),
+            Reader::Guest,
+            Writer::Source(Box::new(source)),
+        ))
+    }
+
+    /// Takes a stream the guest gave: from now on, what the guest writes goes to `sink`.
+    pub fn into_sink(self, sink: impl HostSink + 'static) {
+        let mut st = self.0.lock();
+        if matches!(st.writer, Writer::Dropped) {
+            let mut sink = sink;
+            sink.close();
+            st.reader = Reader::Dropped;
+        } else {
+            st.reader = Reader::Sink(Box::new(sink));
+        }
+    }
+}
+
+/// The host's writable end of a future given to the guest.
+pub struct FutureWriter(Arc<Chan>);
+
+impl FutureWriter {
+    /// Resolves the future.
+    pub fn write(self, v: Val) {
+        let mut st = self.0.lock();
+        st.value = Some(v);
+        if let Some(w) = st.waker.take() {
+            w.wake();
+        }
+    }
+}
+
+impl Drop for FutureWriter {
+    fn drop(&mut self) {
+        let mut st = self.0.lock();
+        if st.value.is_none() {
+            st.writer = Writer::Dropped;
+        }
+        if let Some(w) = st.waker.take() {
+            w.wake();
+        }
+    }
+}
+
+impl FutureAny {
+    /// A future of `elem` the host resolves through the [`FutureWriter`].
+    pub fn new_host(elem: Option<Type>) -> (FutureAny, FutureWriter) {
+        let chan = Chan::new(elem, Reader::Guest, Writer::HostFuture);
+        (FutureAny(chan.clone()), FutureWriter(chan))
+    }
+
+    /// A future already resolved to `v`.
+    pub fn ready(elem: Option<Type>, v: Val) -> FutureAny {
+        let (f, w) = FutureAny::new_host(elem);
+        w.write(v);
+        f
+    }
+
+    /// Takes a future the guest gave: `reader` gets its value.
+    pub fn into_reader(self, reader: HostFutureReader) {
+        let mut st = self.0.lock();
+        if matches!(st.writer, Writer::Dropped) {
+            reader(None);
+            st.reader = Reader::Dropped;
+        } else {
+            st.reader = Reader::Future(reader);
+        }
+    }
+}
+
+/// A copy waiting for the other end.
+struct PendingOp {
+    ptr: u32,
+    n: u32,
+    opts: RtOpts,
+    /// Elements copied so far.
+    done: u32,
+}
+
+struct Subtask {
+    fut: Option<HostFut>,
+    /// Lowers the results into the caller once they are in.
+    deliver: Option<Deliver>,
+    opts: RtOpts,
+    state: u32,
+    /// Whether the current state was delivered as an event.
+    delivered: bool,
+}
+
+enum Waitable {
+    Set,
+    Subtask(Subtask),
+    End {
+        chan: Arc<Chan>,
+        future: bool,
+        readable: bool,
+        op: Option<PendingOp>,
+        /// The other end was seen dropped.
+        done: bool,
+    },
+    ErrorContext(String),
+}
+
+struct Entry {
+    w: Waitable,
+    /// The waitable set it joined.
+    set: u32,
+}
+
+impl std::fmt::Debug for Table {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Table").finish_non_exhaustive()
+    }
+}
+
+/// One instance's table of async handles (waitables, sets, error contexts).
+#[derive(Default)]
+pub(crate) struct Table {
+    entries: Vec<Option<Entry>>,
+    free: Vec<u32>,
+}
+
+/// One async-lifted call in progress in an instance.
+#[derive(Default, Debug)]
+pub(crate) struct TaskCx {
+    pub results: Option<Vec<Val>>,
+    pub context: [u64; 2],
+}
+
+fn bad_handle(idx: u32) -> Error {
+    Error::msg(format!("unknown async handle index {idx}"))
+}
+
+impl Table {
+    fn add(&mut self, w: Waitable) -> u32 {
+        let e = Entry { w, set: 0 };
+        if let Some(i) = self.free.pop() {
+            self.entries[i as usize] = Some(e);
+            return i;
+        }
+        if self.entries.is_empty() {
+            self.entries.push(None);
+        }
+        self.entries.push(Some(e));
+        (self.entries.len() - 1) as u32
+    }
+    fn get(&mut self, idx: u32) -> Result<&mut Entry> {
+        self.entries
+            .get_mut(idx as usize)
+            .and_then(|e| e.as_mut())
+            .ok_or_else(|| bad_handle(idx))
+    }
+    fn remove(&mut self, idx: u32) -> Result<Entry> {
+        let e = self
+            .entries
+            .get_mut(idx as usize)
+            .and_then(|e| e.take())
+            .ok_or_else(|| bad_handle(idx))?;
+        self.free.push(idx);
+        Ok(e)
+    }
+    fn members(&self, set: u32) -> Vec<u32> {
+        self.entries
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.as_ref().is_some_and(|e| e.set == set))
+            .map(|(i, _)| i as u32)
+            .collect()
+    }
+}
+
+/// A waker that unparks the waiting thread.
+struct ThreadWaker {
+    thread: std::thread::Thread,
+    woken: AtomicBool,
+}
+
+impl Wake for ThreadWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.woken.store(true, Ordering::SeqCst);
+        self.thread.unpark();
+    }
+}
+
+fn thread_waker() -> (Arc<ThreadWaker>, Waker) {
+    let w = Arc::new(ThreadWaker {
+        thread: std::thread::current(),
+        woken: AtomicBool::new(false),
+    });
+    (w.clone(), Waker::from(w))
+}
+
+fn park(w: &ThreadWaker) {
+    while !w.woken.swap(false, Ordering::SeqCst) {
+        std::thread::park_timeout(std::time::Duration::from_millis(50));
+    }
+}
+
+fn elem_type(chan: &Chan) -> Result<&Type> {
+    chan.elem
+        .as_ref()
+        .ok_or_else(|| Error::msg("copying values of a stream or future without a type"))
+}
+
+/// Stores `vals` as consecutive elements at `ptr`.
+fn store_elems(cx: &mut dyn AbiCx, ty: &Type, ptr: u32, vals: &[Val]) -> Result<()> {
+    let size = ty.size();
+    for (i, v) in vals.iter().enumerate() {
+        abi::lower::store(cx, ty, v, ptr + i as u32 * size)?;
+    }
+    Ok(())
+}
+
+fn load_elems(cx: &mut dyn AbiCx, ty: &Type, ptr: u32, n: u32) -> Result<Vec<Val>> {
+    let size = ty.size();
+    abi::check_range(
+        cx,
+        ptr as u64,
+        n as u64 * size as u64,
+        TrapCode::MemoryOutOfBounds,
+    )?;
+    (0..n)
+        .map(|i| abi::lift::load(cx, ty, ptr + i * size))
+        .collect()
+}
+
+/// Tries to make progress on waitable `idx`; its event when it has one.
+fn try_event<T>(
+    store: &mut Store<T>,
+    inst: &Arc<InstanceState>,
+    idx: u32,
+    cx: &mut Context<'_>,
+    host_pending: &mut bool,
+) -> Result<Option<(u32, u32, u32)>> {
+    let mut table = inst.conc();
+    let entry = table.get(idx)?;
+    match &mut entry.w {
+        Waitable::Subtask(st) => {
+            if let Some(fut) = st.fut.as_mut() {
+                let _enter = crate::wasi::block::enter();
+                match fut.as_mut().poll(cx) {
+                    Poll::Pending => {
+                        *host_pending = true;
+                        return Ok(None);
+                    }
+                    Poll::Ready(r) => {
+                        st.fut = None;
+                        let vals = r?;
+                        let deliver = st.deliver.take();
+                        let opts = st.opts.clone();
+                        st.state = subtask::RETURNED;
+                        st.delivered = true;
+                        drop(table);
+                        if let Some(d) = deliver {
+                            let mut scx = StoreCx::new(store, &opts, inst, None);
+                            d(&mut scx, vals)?;
+                        }
+                        return Ok(Some((event::SUBTASK, idx, subtask::RETURNED)));
+                    }
+                }
+            }
+            if !st.delivered {
+                st.delivered = true;
+                return Ok(Some((event::SUBTASK, idx, st.state)));
+            }
+            Ok(None)
+        }
+        Waitable::End {
+            chan,
+            future,
+            readable,
+            op,
+            done,
+        } => {
+            if op.is_none() {
+                return Ok(None);
+            }
+            let (chan, future, readable) = (chan.clone(), *future, *readable);
+            let code = match (future, readable) {
+                (false, true) => event::STREAM_READ,
+                (false, false) => event::STREAM_WRITE,
+                (true, true) => event::FUTURE_READ,
+                (true, false) => event::FUTURE_WRITE,
+            };
+            let pending = op.as_ref().expect("checked");
+            let (ptr, n, opts, already) =
+                (pending.ptr, pending.n, pending.opts.clone(), pending.done);
+            let progress = {
+                let mut st = chan.lock();
+                if readable {
+                    poll_host_writer(&chan, &mut st, future, n, cx)
+                } else {
+                    match st.reader {
+                        Reader::Dropped => Progress::Dropped,
+                        _ => Progress::Guest,
+                    }
+                }
+            };
+            let result = match progress {
+                Progress::Pending => {
+                    *host_pending = true;
+                    return Ok(None);
+                }
+                Progress::Guest => return Ok(None),
+                Progress::Dropped => {
+                    *done = true;
+                    copy::DROPPED
+                }
+                Progress::Values(vals) => {
+                    *op = None;
+                    drop(table);
+                    let count = vals.len() as u32;
+                    let mut scx = StoreCx::new(store, &opts, inst, None);
+                    store_elems(&mut scx, elem_type(&chan)?, ptr, &vals)?;
+                    let packed = if future {
+                        copy::COMPLETED
+                    } else {
+                        copy::COMPLETED | ((already + count) << 4)
+                    };
+                    return Ok(Some((code, idx, packed)));
+                }
+            };
+            *op = None;
+            let packed = if future {
+                result
+            } else {
+                result | (already << 4)
+            };
+            Ok(Some((code, idx, packed)))
+        }
+        Waitable::Set | Waitable::ErrorContext(_) => Ok(None),
+    }
+}
+
+enum Progress {
+    Pending,
+    /// Waiting for the guest end (copies between guest ends are not supported yet).
+    Guest,
+    Dropped,
+    Values(Vec<Val>),
+}
+
+/// Polls the host writer of a channel the guest reads.
+fn poll_host_writer(
+    _chan: &Chan,
+    st: &mut ChanState,
+    future: bool,
+    n: u32,
+    cx: &mut Context<'_>,
+) -> Progress {
+    if future {
+        if let Some(v) = st.value.take() {
+            st.writer = Writer::Dropped;
+            return Progress::Values(vec![v]);
+        }
+        return match st.writer {
+            Writer::Dropped => Progress::Dropped,
+            Writer::Guest => Progress::Guest,
+            _ => {
+                st.waker = Some(cx.waker().clone());
+                Progress::Pending
+            }
+        };
+    }
+    match &mut st.writer {
+        Writer::Source(src) => {
+            if n == 0 {
+                return Progress::Values(Vec::new());
+            }
+            let _enter = crate::wasi::block::enter();
+            match src.poll_read(cx, n as usize) {
+                Poll::Pending => Progress::Pending,
+                Poll::Ready(None) => {
+                    st.writer = Writer::Dropped;
+                    Progress::Dropped
+                }
+                Poll::Ready(Some(mut vals)) => {
+                    vals.truncate(n as usize);
+                    Progress::Values(vals)
+                }
+            }
+        }
+        Writer::Dropped => Progress::Dropped,
+        Writer::HostFuture => Progress::Pending,
+        Writer::Guest => Progress::Guest,
+    }
+}
+
+/// Waits for an event of waitable set `set` (blocking unless `poll`).
+pub(crate) fn wait<T>(
+    store: &mut Store<T>,
+    inst: &Arc<InstanceState>,
+    set: u32,
+    poll: bool,
+) -> Result<(u32, u32, u32)> {
+    {
+        let mut t = inst.conc();
+        if !matches!(t.get(set)?.w, Waitable::Set) {
+            return Err(Error::msg(format!("handle {set} is not a waitable set")));
+        }
+    }
+    let (tw, waker) = thread_waker();
+    let mut cx = Context::from_waker(&waker);
+    loop {
+        let members = inst.conc().members(set);
+        let mut host_pending = false;
+        for m in members {
+            if let Some(ev) = try_event(store, inst, m, &mut cx, &mut host_pending)? {
+                return Ok(ev);
+            }
+        }
+        if poll {
+            return Ok((event::NONE, 0, 0));
+        }
+        if !host_pending {
+            return Err(Error::msg(
+                "deadlock: the guest waits for events nothing can deliver",
+            ));
+        }
+        park(&tw);
+    }
+}
+
+/// Waits until the copy or subtask `idx` has an event (for synchronous built-ins).
+fn wait_one<T>(
+    store: &mut Store<T>,
+    inst: &Arc<InstanceState>,
+    idx: u32,
+) -> Result<(u32, u32, u32)> {
+    let (tw, waker) = thread_waker();
+    let mut cx = Context::from_waker(&waker);
+    loop {
+        let mut host_pending = false;
+        if let Some(ev) = try_event(store, inst, idx, &mut cx, &mut host_pending)? {
+            return Ok(ev);
+        }
+        if !host_pending {
+            return Err(Error::msg(
+                "deadlock: waiting for a copy nothing can complete",
+            ));
+        }
+        park(&tw);
+    }
+}
+
+/// The packed result of the callback ABI.
+pub(crate) fn callback_loop<T>(
+    store: &mut Store<T>,
+    inst: &Arc<InstanceState>,
+    callback: crate::store::Func,
+    mut packed: u32,
+) -> Result<()> {
+    loop {
+        let code = packed & 0xf;
+        let set = packed >> 4;
+        let ev = match code {
+            0 => return Ok(()),
+            1 => (event::NONE, 0, 0),
+            2 => wait(store, inst, set, false)?,
+            _ => return Err(Error::msg(format!("invalid callback code {code}"))),
+        };
+        let r = super::call_core(store, callback, &[ev.0 as u64, ev.1 as u64, ev.2 as u64])?;
+        packed = r.first().copied().unwrap_or(0) as u32;
+    }
+}
+
+/// Registers an async-lowered call still running: the subtask's handle.
+pub(crate) fn add_subtask(
+    inst: &InstanceState,
+    fut: Pin<Box<dyn Future<Output = Result<Vec<Val>>> + Send>>,
+    opts: RtOpts,
+    deliver: Deliver,
+) -> u32 {
+    inst.conc().add(Waitable::Subtask(Subtask {
+        fut: Some(fut),
+        deliver: Some(deliver),
+        opts,
+        state: subtask::STARTED,
+        delivered: true,
+    }))
+}
+
+/// Lifts a stream/future/error-context handle out of the guest's table (for the host).
+pub(crate) fn lift_handle(inst: &InstanceState, ty: &Type, idx: u32) -> Result<Val> {
+    let mut t = inst.conc();
+    if let Type::ErrorContext = ty {
+        return match &t.get(idx)?.w {
+            Waitable::ErrorContext(m) => Ok(Val::ErrorContext(ErrorContextAny(m.clone()))),
+            _ => Err(bad_handle(idx)),
+        };
+    }
+    let want_future = matches!(ty, Type::Future(_));
+    match &t.get(idx)?.w {
+        Waitable::End {
+            future,
+            readable: true,
+            op: None,
+            ..
+        } if *future == want_future => {}
+        _ => {
+            return Err(Error::msg(format!(
+                "handle {idx} is not an idle readable end of a {ty}"
+            )))
+        }
+    }
+    let Waitable::End { chan, .. } = t.remove(idx)?.w else {
+        unreachable!("checked")
+    };
+    chan.lock().reader = Reader::Guest;
+    Ok(if want_future {
+        Val::Future(FutureAny(chan))
+    } else {
+        Val::Stream(StreamAny(chan))
+    })
+}
+
+/// Lowers a stream/future/error-context into the guest's table: its new handle.
+pub(crate) fn lower_handle(inst: &InstanceState, v: &Val) -> Result<u32> {
+    let mut t = inst.conc();
+    let (chan, future) = match v {
+        Val::Stream(s) => (s.0.clone(), false),
+        Val::Future(f) => (f.0.clone(), true),
+        Val::ErrorContext(e) => return Ok(t.add(Waitable::ErrorContext(e.0.clone()))),
+        other => {
+            return Err(Error::msg(format!(
+                "expected a stream or future, found a {}",
+                other.desc()
+            )))
+        }
+    };
+    Ok(t.add(Waitable::End {
+        chan,
+        future,
+        readable: true,
+        op: None,
+        done: false,
+    }))
+}
+
+/// The built-ins, by what they do; `instance.rs` turns each into a core function.
+pub(crate) mod builtins {
+    use super::*;
+
+    pub fn waitable_set_new(inst: &InstanceState) -> u32 {
+        inst.conc().add(Waitable::Set)
+    }
+
+    pub fn waitable_set_drop(inst: &InstanceState, set: u32) -> Result<()> {
+        let mut t = inst.conc();
+        if !matches!(t.get(set)?.w, Waitable::Set) {
+            return Err(bad_handle(set));
+        }
+        if !t.members(set).is_empty() {
+            return Err(Error::msg("cannot drop a waitable set with waiters"));
+        }
+        t.remove(set).map(drop)
+    }
+
+    pub fn waitable_join(inst: &InstanceState, w: u32, set: u32) -> Result<()> {
+        let mut t = inst.conc();
+        if set != 0 && !matches!(t.get(set)?.w, Waitable::Set) {
+            return Err(bad_handle(set));
+        }
+        let e = t.get(w)?;
+        if matches!(e.w, Waitable::Set | Waitable::ErrorContext(_)) {
+            return Err(Error::msg(format!("handle {w} is not a waitable")));
+        }
+        e.set = set;
+        Ok(())
+    }
+
+    pub fn subtask_drop(inst: &InstanceState, idx: u32) -> Result<()> {
+        let mut t = inst.conc();
+        match &t.get(idx)?.w {
+            Waitable::Subtask(s) if s.fut.is_none() && s.delivered => {}
+            Waitable::Subtask(_) => {
+                return Err(Error::msg(
+                    "cannot drop a subtask which has not yet resolved",
+                ))
+            }
+            _ => return Err(bad_handle(idx)),
+        }
+        t.remove(idx).map(drop)
+    }
+
+    pub fn subtask_cancel(inst: &InstanceState, idx: u32) -> Result<u32> {
+        let mut t = inst.conc();
+        match &mut t.get(idx)?.w {
+            Waitable::Subtask(s) => {
+                if s.fut.take().is_some() {
+                    s.deliver = None;
+                    s.state = subtask::CANCELLED_BEFORE_RETURNED;
+                }
+                s.delivered = true;
+                Ok(s.state)
+            }
+            _ => Err(bad_handle(idx)),
+        }
+    }
+
+    /// `{stream,future}.new`: `readable | writable << 32`.
+    pub fn new_chan(inst: &InstanceState, elem: Option<Type>, future: bool) -> u64 {
+        let chan = Chan::new(elem, Reader::Guest, Writer::Guest);
+        let mut t = inst.conc();
+        let r = t.add(Waitable::End {
+            chan: chan.clone(),
+            future,
+            readable: true,
+            op: None,
+            done: false,
+        });
+        let w = t.add(Waitable::End {
+            chan,
+            future,
+            readable: false,
+            op: None,
+            done: false,
+        });
+        r as u64 | (w as u64) << 32
+    }
+
+    fn end(t: &mut Table, idx: u32, future: bool, readable: bool) -> Result<&mut Waitable> {
+        let e = t.get(idx)?;
+        match &e.w {
+            Waitable::End {
+                future: f,
+                readable: r,
+                ..
+            } if *f == future && *r == readable => Ok(&mut e.w),
+            _ => Err(Error::msg(format!(
+                "handle {idx} is not the {} end of a {}",
+                if readable { "readable" } else { "writable" },
+                if future { "future" } else { "stream" }
+            ))),
+        }
+    }
+
+    /// `{stream,future}.{read,write}`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn copy<T>(
+        store: &mut Store<T>,
+        inst: &Arc<InstanceState>,
+        opts: &RtOpts,
+        is_async: bool,
+        future: bool,
+        readable: bool,
+        idx: u32,
+        ptr: u32,
+        n: u32,
+    ) -> Result<u32> {
+        let chan = {
+            let mut t = inst.conc();
+            let Waitable::End { chan, op, done, .. } = end(&mut t, idx, future, readable)? else {
+                unreachable!("checked")
+            };
+            if op.is_some() {
+                return Err(Error::msg("a copy is already in progress on this end"));
+            }
+            if *done {
+                return Err(Error::msg("the other end was dropped"));
+            }
+            *op = Some(PendingOp {
+                ptr,
+                n,
+                opts: opts.clone(),
+                done: 0,
+            });
+            chan.clone()
+        };
+        if !readable {
+            // The guest writes: a host reader takes everything at once.
+            let mut st = chan.lock();
+            let taken = match &mut st.reader {
+                Reader::Sink(_) | Reader::Future(_) => true,
+                Reader::Dropped => false,
+                Reader::Guest => {
+                    drop(st);
+                    return finish_or_block(store, inst, idx, is_async);
+                }
+            };
+            let result = if taken {
+                drop(st);
+                let vals = if chan.elem.is_some() {
+                    let mut scx = StoreCx::new(store, opts, inst, None);
+                    load_elems(&mut scx, elem_type(&chan)?, ptr, n)?
+                } else {
+                    (0..n).map(|_| Val::Tuple(Vec::new())).collect()
+                };
+                let mut st = chan.lock();
+                match std::mem::replace(&mut st.reader, Reader::Dropped) {
+                    Reader::Sink(mut sink) => match sink.write(vals) {
+                        Ok(()) => {
+                            st.reader = Reader::Sink(sink);
+                            copy::COMPLETED | (n << 4)
+                        }
+                        Err(_) => {
+                            sink.close();
+                            copy::DROPPED
+                        }
+                    },
+                    Reader::Future(r) => {
+                        st.writer = Writer::Dropped;
+                        r(vals.into_iter().next());
+                        copy::COMPLETED
+                    }
+                    other => {
+                        st.reader = other;
+                        copy::DROPPED
+                    }
+                }
+            } else {
+                copy::DROPPED
+            };
+            let mut t = inst.conc();
+            if let Waitable::End { op, done, .. } = &mut t.get(idx)?.w {
+                *op = None;
+                *done = result & 0xf == copy::DROPPED;
+            }
+            return Ok(result);
+        }
+        finish_or_block(store, inst, idx, is_async)
+    }
+
+    fn finish_or_block<T>(
+        store: &mut Store<T>,
+        inst: &Arc<InstanceState>,
+        idx: u32,
+        is_async: bool,
+    ) -> Result<u32> {
+        let (_tw, waker) = thread_waker();
+        let mut cx = Context::from_waker(&waker);
+        let mut host_pending = false;
+        if let Some((_, _, packed)) = try_event(store, inst, idx, &mut cx, &mut host_pending)? {
+            return Ok(packed);
+        }
+        if is_async {
+            return Ok(BLOCKED);
+        }
+        Ok(wait_one(store, inst, idx)?.2)
+    }
+
+    /// `{stream,future}.cancel-{read,write}`.
+    pub fn cancel(inst: &InstanceState, future: bool, readable: bool, idx: u32) -> Result<u32> {
+        let mut t = inst.conc();
+        let Waitable::End { op, .. } = end(&mut t, idx, future, readable)? else {
+            unreachable!("checked")
+        };
+        let Some(p) = op.take() else {
+            return Err(Error::msg("no copy in progress to cancel"));
+        };
+        Ok(if future {
+            copy::CANCELLED
+        } else {
+            copy::CANCELLED | (p.done << 4)
+        })
+    }
+
+    /// `{stream,future}.drop-{readable,writable}`.
+    pub fn drop_end(inst: &InstanceState, future: bool, readable: bool, idx: u32) -> Result<()> {
+        let mut t = inst.conc();
+        end(&mut t, idx, future, readable)?;
+        let Waitable::End { chan, op, .. } = t.remove(idx)?.w else {
+            unreachable!("checked")
+        };
+        if op.is_some() {
+            return Err(Error::msg("cannot drop an end with a copy in progress"));
+        }
+        drop(t);
+        let mut st = chan.lock();
+        if readable {
+            st.reader = Reader::Dropped;
+            if matches!(st.writer, Writer::Source(_)) {
+                st.writer = Writer::Dropped;
+            }
+        } else {
+            match std::mem::replace(&mut st.reader, Reader::Dropped) {
+                Reader::Sink(mut s) => s.close(),
+                Reader::Future(r) => r(None),
+                Reader::Guest => st.reader = Reader::Guest,
+                Reader::Dropped => {}
+            }
+            st.writer = Writer::Dropped;
+        }
+        Ok(())
+    }
+
+    pub fn error_context_new(inst: &InstanceState, msg: String) -> u32 {
+        inst.conc().add(Waitable::ErrorContext(msg))
+    }
+
+    pub fn error_context_message(inst: &InstanceState, idx: u32) -> Result<String> {
+        match &inst.conc().get(idx)?.w {
+            Waitable::ErrorContext(m) => Ok(m.clone()),
+            _ => Err(bad_handle(idx)),
+        }
+    }
+
+    pub fn error_context_drop(inst: &InstanceState, idx: u32) -> Result<()> {
+        let mut t = inst.conc();
+        match &t.get(idx)?.w {
+            Waitable::ErrorContext(_) => t.remove(idx).map(drop),
+            _ => Err(bad_handle(idx)),
+        }
+    }
+}
+
+/// Whether async-lowered parameters go through memory.
+pub(crate) fn async_params_in_memory(flat: usize) -> bool {
+    flat > MAX_FLAT_ASYNC_PARAMS
+}
