@@ -5,6 +5,7 @@ use super::body::HyperBody;
 use super::values::ErrorCode;
 use hyper::rt::{Read, ReadBufCursor, Write};
 use std::error::Error as _;
+use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -165,8 +166,136 @@ pub async fn send(
         .await
         .map_err(|_| ErrorCode::ConnectionReadTimeout)?
         .map_err(|e| hyper_error(&e))?;
+    let between = options
+        .between_bytes_timeout
+        .unwrap_or(DEFAULT_TIMEOUT)
+        .max(Duration::from_nanos(1));
     Ok(resp.map(|b| {
         use http_body_util::BodyExt;
-        b.map_err(|e| hyper_error(&e)).boxed()
+        BetweenBytes::new(b.map_err(|e| hyper_error(&e)).boxed(), between).boxed()
     }))
+}
+
+/// A response body that fails with `connection-read-timeout` when no frame arrives for the
+/// `between-bytes-timeout`.
+struct BetweenBytes {
+    inner: HyperBody,
+    timeout: Duration,
+    sleep: Pin<Box<tokio::time::Sleep>>,
+}
+
+impl BetweenBytes {
+    fn new(inner: HyperBody, timeout: Duration) -> Self {
+        BetweenBytes {
+            inner,
+            timeout,
+            sleep: Box::pin(tokio::time::sleep(timeout)),
+        }
+    }
+}
+
+impl http_body::Body for BetweenBytes {
+    type Data = bytes::Bytes;
+    type Error = ErrorCode;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<bytes::Bytes>, ErrorCode>>> {
+        let this = &mut *self;
+        match Pin::new(&mut this.inner).poll_frame(cx) {
+            Poll::Ready(frame) => {
+                let deadline = tokio::time::Instant::now() + this.timeout;
+                this.sleep.as_mut().reset(deadline);
+                Poll::Ready(frame)
+            }
+            Poll::Pending => match this.sleep.as_mut().poll(cx) {
+                Poll::Ready(()) => Poll::Ready(Some(Err(ErrorCode::ConnectionReadTimeout))),
+                Poll::Pending => Poll::Pending,
+            },
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body_util::BodyExt;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A server that sends a response head and part of its body, then stalls.
+    async fn stalling_server() -> std::net::SocketAddr {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.unwrap();
+            let mut buf = [0u8; 1024];
+            let _ = s.read(&mut buf).await;
+            let _ = s
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\nx-a: b\r\n\r\nhello")
+                .await;
+            tokio::time::sleep(Duration::from_secs(5)).await;
+        });
+        addr
+    }
+
+    fn get(addr: std::net::SocketAddr, path: &str) -> http::Request<HyperBody> {
+        http::Request::builder()
+            .uri(format!("http://{addr}{path}"))
+            .body(super::super::empty_body())
+            .unwrap()
+    }
+
+    #[test]
+    fn timeouts_and_errors() {
+        crate::wasi::block::block_on(async {
+            let addr = stalling_server().await;
+            let options = RequestOptions {
+                between_bytes_timeout: Some(Duration::from_millis(100)),
+                ..RequestOptions::default()
+            };
+            let resp = send(get(addr, "/"), options).await.unwrap();
+            assert_eq!(resp.status(), 200);
+            assert_eq!(resp.headers()["x-a"], "b");
+            let mut body = resp.into_body();
+            let first = body.frame().await.unwrap().unwrap();
+            assert_eq!(first.into_data().unwrap(), "hello");
+            assert_eq!(
+                body.frame().await.unwrap().unwrap_err(),
+                ErrorCode::ConnectionReadTimeout
+            );
+
+            // First byte: the server reads the request and answers nothing.
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let silent = listener.local_addr().unwrap();
+            tokio::spawn(async move {
+                let (_s, _) = listener.accept().await.unwrap();
+                tokio::time::sleep(Duration::from_secs(5)).await;
+            });
+            let options = RequestOptions {
+                first_byte_timeout: Some(Duration::from_millis(100)),
+                ..RequestOptions::default()
+            };
+            let err = send(get(silent, "/"), options).await.unwrap_err();
+            assert_eq!(err, ErrorCode::ConnectionReadTimeout);
+
+            // Nobody listening.
+            let closed = {
+                let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+                l.local_addr().unwrap()
+            };
+            let err = send(get(closed, "/"), RequestOptions::default())
+                .await
+                .unwrap_err();
+            assert_eq!(err, ErrorCode::ConnectionRefused);
+        });
+    }
 }
