@@ -52,6 +52,8 @@ pub struct WasiCtx {
     pub(crate) p1: p1::P1State,
     /// The addresses WASI 0.2 sockets may use.
     pub(crate) net: sockets::NetPolicy,
+    /// WASI 0.3 TCP sockets (a `tcp-socket` handle's representation indexes it).
+    pub(crate) p3_tcp: p3::sockets::TcpSockets,
 }
 
 impl WasiCtx {
@@ -218,6 +220,7 @@ impl WasiCtxBuilder {
             preopens,
             p1,
             net: std::mem::take(&mut self.net),
+            p3_tcp: Default::default(),
         }
     }
 }

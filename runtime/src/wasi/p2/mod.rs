@@ -42,7 +42,7 @@ mod filesystem;
 pub mod http;
 mod io;
 mod random;
-mod sockets;
+pub(in crate::wasi) mod sockets;
 
 pub use cli::{TerminalInput, TerminalOutput};
 pub use clocks::Datetime;

@@ -5,8 +5,11 @@
 //! So far: `wasi:cli` (`environment`, `exit`, `stdin` / `stdout` / `stderr` as `stream<u8>`
 //! with a `future<result<_, error-code>>` each, `terminal-*`), `wasi:clocks`
 //! (`monotonic-clock` with the async `wait-for` / `wait-until` as tokio timers,
-//! `system-clock`, `timezone` as UTC) and `wasi:random`. Interfaces are defined at 0.3.0.
-//! `wasi:filesystem`, `wasi:sockets` and `wasi:http` 0.3 are not implemented yet.
+//! `system-clock`, `timezone` as UTC), `wasi:random` and `wasi:sockets` (`sockets.rs`).
+//! Interfaces are defined at 0.3.0. `wasi:filesystem` and `wasi:http` 0.3 are not
+//! implemented yet.
+
+pub(crate) mod sockets;
 
 use super::p2::{TerminalInput, TerminalOutput, WasiView};
 use crate::component::types::{ComponentFunc, Type};
@@ -60,6 +63,7 @@ pub fn add_to_linker<T: WasiView + 'static>(linker: &mut Linker<T>) -> Result<()
     cli(linker)?;
     clocks(linker)?;
     random(linker)?;
+    sockets::add_to_linker(linker)?;
     Ok(())
 }
 

@@ -12,6 +12,29 @@ use crate::error::Result;
 use crate::wasi::p2::{name, WasiView};
 use std::net::IpAddr;
 
+/// A name to resolve: an IP address (itself), or a domain (IDNA-encoded) to look up; an
+/// invalid name is `invalid-argument`. Shared with WASI 0.3.
+pub(crate) fn parse_name(name: &str) -> SocketResult<std::result::Result<IpAddr, String>> {
+    match url::Host::parse(name) {
+        Ok(url::Host::Domain(d)) => Ok(Err(d)),
+        Ok(url::Host::Ipv4(a)) => Ok(Ok(a.into())),
+        Ok(url::Host::Ipv6(a)) => Ok(Ok(a.into())),
+        // `Host::parse` wants IPv6 addresses in brackets.
+        Err(_) => match name.parse::<std::net::Ipv6Addr>() {
+            Ok(a) => Ok(Ok(a.into())),
+            Err(_) => Err(ErrorCode::InvalidArgument),
+        },
+    }
+}
+
+/// Looks `domain` up with the system resolver (`name-unresolvable` when it fails).
+pub(crate) async fn lookup(domain: String) -> SocketResult<Vec<IpAddr>> {
+    let addrs = tokio::net::lookup_host((domain.as_str(), 0))
+        .await
+        .map_err(|_| ErrorCode::NameUnresolvable)?;
+    Ok(addrs.map(|a| a.ip().to_canonical()).collect())
+}
+
 enum Lookup {
     Pending(Bg<SocketResult<Vec<IpAddr>>>),
     Done(SocketResult<std::vec::IntoIter<IpAddr>>),
@@ -31,24 +54,10 @@ impl ResolveAddressStream {
         if !allowed {
             return Err(ErrorCode::PermanentResolverFailure);
         }
-        let domain = match url::Host::parse(name) {
-            Ok(url::Host::Domain(d)) => d,
-            Ok(url::Host::Ipv4(a)) => return Ok(Self::done(vec![a.into()])),
-            Ok(url::Host::Ipv6(a)) => return Ok(Self::done(vec![a.into()])),
-            // `Host::parse` wants IPv6 addresses in brackets.
-            Err(_) => match name.parse::<std::net::Ipv6Addr>() {
-                Ok(a) => return Ok(Self::done(vec![a.into()])),
-                Err(_) => return Err(ErrorCode::InvalidArgument),
-            },
-        };
-        Ok(ResolveAddressStream(Lookup::Pending(Bg::spawn(
-            async move {
-                let addrs = tokio::net::lookup_host((domain.as_str(), 0))
-                    .await
-                    .map_err(|_| ErrorCode::NameUnresolvable)?;
-                Ok(addrs.map(|a| a.ip().to_canonical()).collect())
-            },
-        ))))
+        Ok(match parse_name(name)? {
+            Ok(ip) => Self::done(vec![ip]),
+            Err(domain) => ResolveAddressStream(Lookup::Pending(Bg::spawn(lookup(domain)))),
+        })
     }
 
     fn done(addrs: Vec<IpAddr>) -> Self {

@@ -14,9 +14,9 @@
 //! in the resource until the guest's `finish-*` / next call takes it, and a pollable on the
 //! resource waits for the task.
 
-mod lookup;
-mod tcp;
-mod udp;
+pub(in crate::wasi) mod lookup;
+pub(in crate::wasi) mod tcp;
+pub(in crate::wasi) mod udp;
 
 pub use lookup::ResolveAddressStream;
 pub use tcp::TcpSocket;
@@ -192,21 +192,21 @@ fn mismatch(expected: &str, ty: &Type) -> Error {
     Error::msg(format!("type mismatch: expected {expected}, found {ty}"))
 }
 
-fn check_enum(expected: &str, ty: &Type, names: &[&str]) -> Result<()> {
+pub(crate) fn check_enum(expected: &str, ty: &Type, names: &[&str]) -> Result<()> {
     match ty {
         Type::Enum(e) if e.names().eq(names.iter().copied()) => Ok(()),
         _ => Err(mismatch(expected, ty)),
     }
 }
 
-fn check_variant(expected: &str, ty: &Type, names: &[&str]) -> Result<()> {
+pub(crate) fn check_variant(expected: &str, ty: &Type, names: &[&str]) -> Result<()> {
     match ty {
         Type::Variant(v) if v.cases().map(|(n, _)| n).eq(names.iter().copied()) => Ok(()),
         _ => Err(mismatch(expected, ty)),
     }
 }
 
-fn enum_case(v: &Val, what: &str) -> Result<String> {
+pub(crate) fn enum_case(v: &Val, what: &str) -> Result<String> {
     match v {
         Val::Enum(n) => Ok(n.clone()),
         other => Err(Error::msg(format!("not a {what}: {other}"))),
@@ -247,7 +247,7 @@ pub enum Family {
 
 impl Family {
     /// The unspecified address of the family, port 0.
-    fn unspecified(self) -> SocketAddr {
+    pub(crate) fn unspecified(self) -> SocketAddr {
         match self {
             Family::Ipv4 => SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), 0),
             Family::Ipv6 => SocketAddr::new(Ipv6Addr::UNSPECIFIED.into(), 0),
@@ -256,7 +256,7 @@ impl Family {
 
     /// Whether `ip` may be used on a socket of this family: IPv4 on IPv4; on IPv6 neither
     /// IPv4-mapped nor the deprecated IPv4-compatible addresses (the sockets are v6-only).
-    fn accepts(self, ip: IpAddr) -> bool {
+    pub(crate) fn accepts(self, ip: IpAddr) -> bool {
         match (self, ip) {
             (Family::Ipv4, IpAddr::V4(_)) => true,
             (Family::Ipv6, IpAddr::V6(v6)) => {
@@ -299,12 +299,12 @@ impl Lift for Family {
 }
 
 /// A remote address worth connecting or sending to: not unspecified, port not 0.
-fn is_valid_remote(addr: SocketAddr) -> bool {
+pub(crate) fn is_valid_remote(addr: SocketAddr) -> bool {
     !addr.ip().to_canonical().is_unspecified() && addr.port() != 0
 }
 
 /// Not multicast, not broadcast.
-fn is_unicast(ip: IpAddr) -> bool {
+pub(crate) fn is_unicast(ip: IpAddr) -> bool {
     match ip.to_canonical() {
         IpAddr::V4(v4) => !v4.is_multicast() && !v4.is_broadcast(),
         IpAddr::V6(v6) => !v6.is_multicast(),
@@ -499,20 +499,20 @@ impl<T: Send + 'static> Bg<T> {
 }
 
 /// Socket options TCP and UDP share, normalised as wasmtime-wasi does.
-mod options {
+pub(crate) mod options {
     use super::{ErrorCode, Family, SocketResult};
     use rustix::fd::BorrowedFd;
     use rustix::io::Errno;
     use rustix::net::sockopt;
 
-    pub(super) fn hop_limit(fd: BorrowedFd<'_>, family: Family) -> SocketResult<u8> {
+    pub(crate) fn hop_limit(fd: BorrowedFd<'_>, family: Family) -> SocketResult<u8> {
         match family {
             Family::Ipv4 => u8::try_from(sockopt::ip_ttl(fd)?).map_err(|_| ErrorCode::NotSupported),
             Family::Ipv6 => Ok(sockopt::ipv6_unicast_hops(fd)?),
         }
     }
 
-    pub(super) fn set_hop_limit(fd: BorrowedFd<'_>, family: Family, value: u8) -> SocketResult<()> {
+    pub(crate) fn set_hop_limit(fd: BorrowedFd<'_>, family: Family, value: u8) -> SocketResult<()> {
         // WIT: 0 is `invalid-argument` (checked here: systems disagree).
         if value == 0 {
             return Err(ErrorCode::InvalidArgument);
@@ -547,22 +547,22 @@ mod options {
         }
     }
 
-    pub(super) fn receive_buffer_size(fd: BorrowedFd<'_>) -> SocketResult<u64> {
+    pub(crate) fn receive_buffer_size(fd: BorrowedFd<'_>) -> SocketResult<u64> {
         Ok(normalize_get(sockopt::socket_recv_buffer_size(fd)?))
     }
 
-    pub(super) fn set_receive_buffer_size(fd: BorrowedFd<'_>, value: u64) -> SocketResult<()> {
+    pub(crate) fn set_receive_buffer_size(fd: BorrowedFd<'_>, value: u64) -> SocketResult<()> {
         hint(sockopt::set_socket_recv_buffer_size(
             fd,
             normalize_set(value)?,
         ))
     }
 
-    pub(super) fn send_buffer_size(fd: BorrowedFd<'_>) -> SocketResult<u64> {
+    pub(crate) fn send_buffer_size(fd: BorrowedFd<'_>) -> SocketResult<u64> {
         Ok(normalize_get(sockopt::socket_send_buffer_size(fd)?))
     }
 
-    pub(super) fn set_send_buffer_size(fd: BorrowedFd<'_>, value: u64) -> SocketResult<()> {
+    pub(crate) fn set_send_buffer_size(fd: BorrowedFd<'_>, value: u64) -> SocketResult<()> {
         hint(sockopt::set_socket_send_buffer_size(
             fd,
             normalize_set(value)?,
@@ -571,7 +571,7 @@ mod options {
 }
 
 /// The policy check: `access-denied` unless the context allows `addr`.
-fn check(policy: &crate::wasi::sockets::NetPolicy, addr: SocketAddr) -> SocketResult<()> {
+pub(crate) fn check(policy: &crate::wasi::sockets::NetPolicy, addr: SocketAddr) -> SocketResult<()> {
     if policy.allows(addr.ip()) {
         Ok(())
     } else {

@@ -33,9 +33,9 @@ use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
 
 /// The listen backlog unless the guest sets one (Rust's standard library's).
-const DEFAULT_BACKLOG: u32 = 128;
+pub(crate) const DEFAULT_BACKLOG: u32 = 128;
 /// The most bytes one read returns and one `check-write` allows (wasmtime-wasi's).
-const CHUNK: usize = 64 * 1024;
+pub(crate) const CHUNK: usize = 64 * 1024;
 const NANOS_PER_SEC: u64 = 1_000_000_000;
 
 /// An operation between its `start-*` and `finish-*`.
@@ -102,7 +102,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 /// Accept errors as wasmtime-wasi normalises them: Linux passes a new connection's pending
 /// network error to `accept`; it is `connection-aborted` there, as on other systems.
-fn accept_error(e: std::io::Error) -> ErrorCode {
+pub(crate) fn accept_error(e: std::io::Error) -> ErrorCode {
     match Errno::from_io_error(&e) {
         Some(
             Errno::CONNRESET
@@ -121,7 +121,7 @@ fn accept_error(e: std::io::Error) -> ErrorCode {
 }
 
 /// Drops a connection from an address the guest may not reach, with a reset.
-fn reset(stream: TcpStream) {
+pub(crate) fn reset(stream: TcpStream) {
     let _ = stream.set_zero_linger();
 }
 
@@ -153,12 +153,12 @@ fn try_accept(listener: &Arc<TcpListener>, policy: &NetPolicy) -> Option<SocketR
     }))
 }
 
-fn clamp_keep_alive_time(ns: u64) -> Duration {
+pub(crate) fn clamp_keep_alive_time(ns: u64) -> Duration {
     // Never rounded down to 0 by the syscall; at most Linux's maximum.
     Duration::from_nanos(ns.clamp(NANOS_PER_SEC, i16::MAX as u64 * NANOS_PER_SEC))
 }
 
-fn duration_ns(d: Duration) -> u64 {
+pub(crate) fn duration_ns(d: Duration) -> u64 {
     d.as_nanos().try_into().unwrap_or(u64::MAX)
 }
 

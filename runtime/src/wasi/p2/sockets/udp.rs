@@ -26,7 +26,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 /// The largest UDP payload.
-const MAX_DATAGRAM_SIZE: usize = u16::MAX as usize;
+pub(crate) const MAX_DATAGRAM_SIZE: usize = u16::MAX as usize;
 /// The most datagrams one `receive` returns and one `check-send` allows (wasmtime-wasi's).
 const MAX_DATAGRAMS: usize = 16;
 /// `receive` stops adding datagrams past this many bytes.
@@ -51,7 +51,7 @@ impl std::fmt::Debug for UdpSocket {
 }
 
 /// A non-blocking, close-on-exec datagram socket, registered with the I/O runtime.
-fn make_socket(family: Family) -> std::io::Result<tokio::net::UdpSocket> {
+pub(crate) fn make_socket(family: Family) -> std::io::Result<tokio::net::UdpSocket> {
     let fd = rustix::net::socket_with(
         match family {
             Family::Ipv4 => rustix::net::AddressFamily::INET,
@@ -69,7 +69,7 @@ fn make_socket(family: Family) -> std::io::Result<tokio::net::UdpSocket> {
 }
 
 /// Dissolves a connection (`connect` to `AF_UNSPEC`).
-fn disconnect(socket: &tokio::net::UdpSocket) -> rustix::io::Result<()> {
+pub(crate) fn disconnect(socket: &tokio::net::UdpSocket) -> rustix::io::Result<()> {
     rustix::net::connect_unspec(socket)
 }
 
