@@ -37,7 +37,7 @@ pub struct Descriptor(pub fs::Descriptor);
 pub struct DirectoryEntryStream(std::vec::IntoIter<DirectoryEntry>);
 
 /// The most bytes one file read allocates (wasmtime's limit too).
-const MAX_READ: usize = 64 * 1024;
+pub(in crate::wasi) const MAX_READ: usize = 64 * 1024;
 
 /// How much a file output stream accepts at once.
 const WRITE_CAPACITY: usize = 64 * 1024;
@@ -83,7 +83,7 @@ const ERROR_CODES: [&str; 37] = [
     "cross-device",
 ];
 
-fn error_code_name(e: ErrorCode) -> &'static str {
+pub(in crate::wasi) fn error_code_name(e: ErrorCode) -> &'static str {
     match e {
         ErrorCode::Access => "access",
         ErrorCode::WouldBlock => "would-block",
@@ -115,7 +115,7 @@ fn error_code_name(e: ErrorCode) -> &'static str {
     }
 }
 
-fn mismatch(expected: &str, ty: &Type) -> Error {
+pub(in crate::wasi) fn mismatch(expected: &str, ty: &Type) -> Error {
     Error::msg(format!("type mismatch: expected {expected}, found {ty}"))
 }
 
@@ -126,7 +126,7 @@ fn check_enum(what: &str, ty: &Type, names: &[&str]) -> Result<()> {
     }
 }
 
-fn check_record(what: &str, ty: &Type, fields: &[&str]) -> Result<()> {
+pub(in crate::wasi) fn check_record(what: &str, ty: &Type, fields: &[&str]) -> Result<()> {
     match ty {
         Type::Record(r) if r.fields().map(|(n, _)| n).eq(fields.iter().copied()) => Ok(()),
         _ => Err(mismatch(what, ty)),
@@ -150,13 +150,13 @@ macro_rules! wit_flags {
     ($(#[$doc:meta])* $name:ident $wit:literal [$($flag:literal),*]) => {
         $(#[$doc])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-        struct $name(u32);
+        pub(in crate::wasi) struct $name(u32);
 
         impl $name {
             const NAMES: &'static [&'static str] = &[$($flag),*];
 
             #[allow(dead_code)]
-            fn has(self, flag: &str) -> bool {
+            pub(in crate::wasi) fn has(self, flag: &str) -> bool {
                 Self::NAMES
                     .iter()
                     .position(|n| *n == flag)
@@ -164,7 +164,7 @@ macro_rules! wit_flags {
             }
 
             #[allow(dead_code)]
-            fn with(mut self, flag: &str, on: bool) -> Self {
+            pub(in crate::wasi) fn with(mut self, flag: &str, on: bool) -> Self {
                 if let Some(i) = Self::NAMES.iter().position(|n| *n == flag) {
                     if on {
                         self.0 |= 1 << i;
@@ -237,7 +237,7 @@ wit_flags!(
 );
 
 impl PathFlags {
-    fn follow(self) -> bool {
+    pub(in crate::wasi) fn follow(self) -> bool {
         self.has("symlink-follow")
     }
 }
@@ -280,7 +280,7 @@ impl Lower for WitType {
 }
 
 /// `advice`
-struct WitAdvice(Advice);
+pub(in crate::wasi) struct WitAdvice(pub(in crate::wasi) Advice);
 
 const ADVICE: [&str; 6] = [
     "normal",
@@ -441,7 +441,7 @@ impl Lower for WitEntry {
 
 /// `metadata-hash-value`: 64 bits of identity hash, the upper half derived from the lower
 /// as wasmtime does (so a P1 inode read through the adapter is the same number).
-struct HashValue(u64);
+pub(in crate::wasi) struct HashValue(pub(in crate::wasi) u64);
 
 impl ComponentType for HashValue {
     fn typecheck(ty: &Type) -> Result<()> {
@@ -500,7 +500,7 @@ impl HostInputStream for FileInput {
 }
 
 /// Where a file output stream writes.
-enum WriteMode {
+pub(in crate::wasi) enum WriteMode {
     At(u64),
     Append,
 }
@@ -536,26 +536,35 @@ impl FileOutput {
         Ok(())
     }
 
-    fn write_all(&mut self, mut bytes: &[u8]) -> std::io::Result<()> {
-        while !bytes.is_empty() {
-            let r = match self.mode {
-                WriteMode::At(pos) => self.file.write_at_io(bytes, pos),
-                WriteMode::Append => self.file.append_io(bytes),
-            };
-            match r {
-                Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
-                Ok(n) => {
-                    if let WriteMode::At(pos) = &mut self.mode {
-                        *pos += n as u64;
-                    }
-                    bytes = &bytes[n..];
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(())
+    fn write_all(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        write_all(&self.file, &mut self.mode, bytes)
     }
+}
+
+/// Writes all of `bytes` at the position of `mode` (which moves on) or at the end.
+pub(in crate::wasi) fn write_all(
+    file: &fs::File,
+    mode: &mut WriteMode,
+    mut bytes: &[u8],
+) -> std::io::Result<()> {
+    while !bytes.is_empty() {
+        let r = match *mode {
+            WriteMode::At(pos) => file.write_at_io(bytes, pos),
+            WriteMode::Append => file.append_io(bytes),
+        };
+        match r {
+            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(n) => {
+                if let WriteMode::At(pos) = mode {
+                    *pos += n as u64;
+                }
+                bytes = &bytes[n..];
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 impl HostOutputStream for FileOutput {
@@ -582,7 +591,7 @@ impl HostOutputStream for FileOutput {
 }
 
 /// The descriptor behind a handle (a failed lookup traps).
-fn desc<T: WasiView>(
+pub(in crate::wasi) fn desc<T: WasiView>(
     s: &mut StoreContextMut<'_, T>,
     r: &Resource<Descriptor>,
 ) -> Result<Descriptor> {
@@ -591,7 +600,7 @@ fn desc<T: WasiView>(
 
 impl Descriptor {
     /// The file, or `bad-descriptor` for a directory.
-    fn file(&self) -> FsResult<&fs::File> {
+    pub(in crate::wasi) fn file(&self) -> FsResult<&fs::File> {
         match &self.0 {
             fs::Descriptor::File(f) => Ok(f),
             fs::Descriptor::Dir(_) => Err(ErrorCode::BadDescriptor),
@@ -599,21 +608,21 @@ impl Descriptor {
     }
 
     /// The directory, or `not-directory` for a file.
-    fn dir(&self) -> FsResult<&fs::Dir> {
+    pub(in crate::wasi) fn dir(&self) -> FsResult<&fs::Dir> {
         match &self.0 {
             fs::Descriptor::Dir(d) => Ok(d),
             fs::Descriptor::File(_) => Err(ErrorCode::NotDirectory),
         }
     }
 
-    fn stat(&self) -> FsResult<DescriptorStat> {
+    pub(in crate::wasi) fn stat(&self) -> FsResult<DescriptorStat> {
         match &self.0 {
             fs::Descriptor::File(f) => f.stat(),
             fs::Descriptor::Dir(d) => d.stat(),
         }
     }
 
-    fn flags(&self) -> FsResult<DescFlags> {
+    pub(in crate::wasi) fn flags(&self) -> FsResult<DescFlags> {
         Ok(match &self.0 {
             fs::Descriptor::File(f) => {
                 let (sync, dsync, rsync) = f.sync_flags()?;
@@ -628,6 +637,41 @@ impl Descriptor {
                 .with("read", d.open_mode.read)
                 .with("mutate-directory", d.open_mode.write),
         })
+    }
+}
+
+impl Descriptor {
+    /// `open-at`: opens `path` beneath this directory.
+    pub(in crate::wasi) fn open_at(
+        &self,
+        flags: PathFlags,
+        path: &str,
+        oflags: OpenFlags,
+        dflags: DescFlags,
+    ) -> FsResult<fs::Descriptor> {
+        let oflags = fs::OpenFlags {
+            create: oflags.has("create"),
+            directory: oflags.has("directory"),
+            exclusive: oflags.has("exclusive"),
+            truncate: oflags.has("truncate"),
+        };
+        let dflags = fs::DescriptorFlags {
+            read: dflags.has("read"),
+            write: dflags.has("write"),
+            sync: dflags.has("file-integrity-sync")
+                || dflags.has("data-integrity-sync")
+                || dflags.has("requested-write-sync"),
+        };
+        self.dir()?.open_at(flags.follow(), path, oflags, dflags)
+    }
+
+    /// `is-same-object`; as wasmtime, a failure to stat either is a trap, not `false`.
+    pub(in crate::wasi) fn is_same_object(&self, other: &Descriptor) -> Result<bool> {
+        let stat = |d: &Descriptor| {
+            d.stat()
+                .map_err(|e| Error::msg(format!("is-same-object: {e:?}")))
+        };
+        Ok(stat(self)?.identity == stat(other)?.identity)
     }
 }
 
@@ -857,23 +901,7 @@ pub(super) fn add_to_linker<T: WasiView + 'static>(linker: &mut Linker<T>) -> Re
          (this, flags, path, oflags, dflags): (This, PathFlags, String, OpenFlags, DescFlags)|
          -> Ret<Resource<Descriptor>> {
             let d = desc(&mut s, &this)?;
-            let oflags = fs::OpenFlags {
-                create: oflags.has("create"),
-                directory: oflags.has("directory"),
-                exclusive: oflags.has("exclusive"),
-                truncate: oflags.has("truncate"),
-            };
-            let dflags = fs::DescriptorFlags {
-                read: dflags.has("read"),
-                write: dflags.has("write"),
-                sync: dflags.has("file-integrity-sync")
-                    || dflags.has("data-integrity-sync")
-                    || dflags.has("requested-write-sync"),
-            };
-            let opened = d
-                .dir()
-                .and_then(|d| d.open_at(flags.follow(), &path, oflags, dflags));
-            match opened {
+            match d.open_at(flags, &path, oflags, dflags) {
                 Ok(o) => ret(Ok(s.data_mut().ctx().table.push(Descriptor(o))?)),
                 Err(e) => ret(Err(e)),
             }
@@ -920,12 +948,7 @@ pub(super) fn add_to_linker<T: WasiView + 'static>(linker: &mut Linker<T>) -> Re
         |mut s, (this, other): (This, This)| {
             let a = desc(&mut s, &this)?;
             let b = desc(&mut s, &other)?;
-            // As wasmtime: a failure to stat either is a trap, not `false`.
-            let stat = |d: &Descriptor| {
-                d.stat()
-                    .map_err(|e| Error::msg(format!("is-same-object: {e:?}")))
-            };
-            Ok((stat(&a)?.identity == stat(&b)?.identity,))
+            Ok((a.is_same_object(&b)?,))
         },
     )?;
     types.func_wrap(

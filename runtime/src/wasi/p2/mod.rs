@@ -38,7 +38,7 @@
 
 mod cli;
 mod clocks;
-mod filesystem;
+pub(in crate::wasi) mod filesystem;
 pub mod http;
 mod io;
 mod random;

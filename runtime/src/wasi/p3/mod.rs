@@ -5,9 +5,11 @@
 //! So far: `wasi:cli` (`environment`, `exit`, `stdin` / `stdout` / `stderr` as `stream<u8>`
 //! with a `future<result<_, error-code>>` each, `terminal-*`), `wasi:clocks`
 //! (`monotonic-clock` with the async `wait-for` / `wait-until` as tokio timers,
-//! `system-clock`, `timezone` as UTC), `wasi:random` and `wasi:sockets` (`sockets.rs`).
-//! Interfaces are defined at 0.3.0. `wasi:filesystem` and `wasi:http` 0.3 are not
-//! implemented yet.
+//! `system-clock`, `timezone` as UTC), `wasi:random`, `wasi:filesystem` (`filesystem.rs`)
+//! and `wasi:sockets` (`sockets.rs`). Interfaces are defined at 0.3.0. `wasi:http` 0.3 is
+//! not implemented yet.
+
+mod filesystem;
 
 pub(crate) mod sockets;
 
@@ -63,6 +65,7 @@ pub fn add_to_linker<T: WasiView + 'static>(linker: &mut Linker<T>) -> Result<()
     cli(linker)?;
     clocks(linker)?;
     random(linker)?;
+    filesystem::add_to_linker(linker)?;
     sockets::add_to_linker(linker)?;
     Ok(())
 }
