@@ -326,6 +326,16 @@ fn check_registry(upstream: &Upstream, registry: &Registry) -> Result<()> {
                     && registered.serves(i.version.as_deref())
             })
             .collect();
+        // An interface upstream defines only behind `@unstable` (wasmtime links some of them
+        // behind flags) is not counted, and not an error either.
+        let unstable_only = upstream.unstable.iter().any(|(id, _)| {
+            id.split_once('@').is_some_and(|(name, version)| {
+                name == registered.name && registered.serves(Some(version))
+            })
+        });
+        if matching.is_empty() && unstable_only {
+            continue;
+        }
         if matching.is_empty() {
             bail!(
                 "the registry lists {} ({:?}), which no upstream WIT defines",
@@ -334,9 +344,13 @@ fn check_registry(upstream: &Upstream, registry: &Registry) -> Result<()> {
             );
         }
         for member in &registered.members {
-            if !matching
+            let unstable = matching
                 .iter()
-                .any(|i| i.members.iter().any(|m| &m.name == member))
+                .any(|i| upstream.unstable.contains(&(i.id(), member.clone())));
+            if !unstable
+                && !matching
+                    .iter()
+                    .any(|i| i.members.iter().any(|m| &m.name == member))
             {
                 bail!(
                     "the registry lists {} of {}, which is not a member upstream",

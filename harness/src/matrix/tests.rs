@@ -100,6 +100,7 @@ fn upstream() -> Upstream {
             "wasmtime-wasi-http 48.0.8".into(),
         ],
         interfaces: merge(interfaces).unwrap(),
+        unstable: Default::default(),
     }
 }
 

@@ -97,6 +97,10 @@ pub struct Upstream {
     pub sources: Vec<String>,
     /// Sorted by preview, then id.
     pub interfaces: Vec<Interface>,
+    /// Members gated `@unstable` upstream, as `(interface id, member)`: not in
+    /// `interfaces` (not counted), but a runtime may still register them (wasmtime links
+    /// some behind flags), and that is not an error.
+    pub unstable: BTreeSet<(String, String)>,
 }
 
 /// The family of a P1 function, by its prefix (`fd_write` is `fd`): the P2 package that
@@ -198,6 +202,7 @@ pub fn find_sources(dir: &Path) -> Result<(Vec<PathBuf>, Vec<PathBuf>)> {
 /// `deps/`) must have the same members.
 pub fn load(sources: Vec<String>, dirs: &[PathBuf]) -> Result<Upstream> {
     let mut all = Vec::new();
+    let mut with_unstable = Vec::new();
     for dir in dirs {
         let (wit, witx) = find_sources(dir)?;
         if wit.is_empty() && witx.is_empty() {
@@ -212,14 +217,36 @@ pub fn load(sources: Vec<String>, dirs: &[PathBuf]) -> Result<Upstream> {
                 .push_dir(&root)
                 .with_context(|| format!("cannot parse the WIT in {}", root.display()))?;
             all.extend(interfaces_of(&resolve));
+            let mut everything = Resolve {
+                all_features: true,
+                ..Resolve::default()
+            };
+            everything
+                .push_dir(&root)
+                .with_context(|| format!("cannot parse the WIT in {}", root.display()))?;
+            with_unstable.extend(interfaces_of(&everything));
         }
         for file in witx {
             all.push(p1_from_witx(&file)?);
         }
     }
+    let interfaces = merge(all)?;
+    let mut unstable = BTreeSet::new();
+    for i in with_unstable {
+        let id = i.id();
+        let stable = interfaces
+            .iter()
+            .find(|s| s.preview == i.preview && s.id() == id);
+        for m in i.members {
+            if !stable.is_some_and(|s| s.members.iter().any(|x| x.name == m.name)) {
+                unstable.insert((id.clone(), m.name));
+            }
+        }
+    }
     Ok(Upstream {
         sources,
-        interfaces: merge(all)?,
+        interfaces,
+        unstable,
     })
 }
 

@@ -48,6 +48,10 @@ pub struct ParityArgs {
     /// Compare only shard K of N (1 <= K <= N): the selected tests dealt round-robin.
     #[arg(long, value_name = "K/N")]
     pub shard: Option<Shard>,
+    /// Compare every P1 test as a P2 component (wasmtime's wasip1 command adapter), as
+    /// `harness run --adapt-p1` runs it.
+    #[arg(long)]
+    pub adapt_p1: bool,
 }
 
 /// Runs `harness parity`; `Ok(false)` when a divergence is unexplained.
@@ -60,6 +64,11 @@ pub fn run(args: ParityArgs) -> Result<bool> {
         args.suites.clone()
     };
     let suites = suite::discover(&roots)?;
+    let suites = if args.adapt_p1 {
+        suite::adapt::adapt_p1(suites)
+    } else {
+        suites
+    };
     let a = runner_by_name(&args.a)?;
     let b = runner_by_name(&args.b)?;
     if a.name() == b.name() {

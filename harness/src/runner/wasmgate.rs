@@ -8,6 +8,7 @@ use wasmgate::wasi::{InputPipe, OutputPipe, WasiCtx, WasiCtxBuilder};
 use wasmgate::{Config, Engine, Error, Linker, Module, Store, TrapCode};
 
 use super::{deadline_timer, GuestStatus, Invocation, Observed, Runner};
+use crate::suite::spec::Proposal;
 use crate::suite::WasiVersion;
 
 /// wasmgate, with `wasmgate::wasi::p1::add_to_linker`.
@@ -45,7 +46,13 @@ impl Runner for WasmgateRunner {
     }
 
     fn supports(&self, version: WasiVersion) -> bool {
-        matches!(version, WasiVersion::P1 | WasiVersion::P2)
+        matches!(version, WasiVersion::P1 | WasiVersion::P2 | WasiVersion::P3)
+    }
+
+    fn grants(&self, proposal: Proposal) -> bool {
+        // Sockets: loopback only (`--allow-net 127.0.0.0/8 --allow-net ::1`), which is all
+        // a test can reach. HTTP: outgoing requests need no grant beyond sockets'.
+        matches!(proposal, Proposal::Sockets | Proposal::Http)
     }
 
     fn run(&self, invocation: &Invocation, started: &dyn Fn()) -> Observed {
@@ -113,6 +120,7 @@ fn run_component(
         Component::new(engine, invocation.module.as_slice()).map_err(|e| format!("{e}"))?;
     let mut linker = component::Linker::<Host>::new(engine);
     p2::add_to_linker(&mut linker).map_err(|e| format!("{e}"))?;
+    wasmgate::wasi::p3::add_to_linker(&mut linker).map_err(|e| format!("{e}"))?;
     let mut store = Store::new(engine, host);
     store.set_epoch_deadline(1);
 
@@ -120,7 +128,12 @@ fn run_component(
     let timer_engine = engine.clone();
     let cancel = deadline_timer(invocation.timeout, move || timer_engine.increment_epoch());
     let result = match linker.instantiate(&mut store, &component) {
-        Ok(instance) => p2::run(&mut store, &component, &instance).map_err(|e| (e, false)),
+        Ok(instance) => if wasmgate::wasi::p3::run_export(&component).is_some() {
+            wasmgate::wasi::p3::run(&mut store, &component, &instance)
+        } else {
+            p2::run(&mut store, &component, &instance)
+        }
+        .map_err(|e| (e, false)),
         Err(e) => Err((e, true)),
     };
     drop(cancel);
@@ -167,6 +180,15 @@ fn wasi_ctx(
         builder
             .preopened_dir(&preopen.host, &preopen.guest)
             .map_err(|e| format!("{e}"))?;
+    }
+    if invocation
+        .proposals
+        .iter()
+        .any(|p| matches!(p, Proposal::Sockets | Proposal::Http))
+    {
+        for cidr in ["127.0.0.0/8", "::1/128"] {
+            builder.allow_net(cidr).map_err(|e| format!("{e}"))?;
+        }
     }
     Ok(builder.build())
 }

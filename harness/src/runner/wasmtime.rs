@@ -13,6 +13,7 @@ use wasmtime_wasi::{
 };
 
 use super::{deadline_timer, error_chain, GuestStatus, Invocation, Observed, Runner};
+use crate::suite::spec::Proposal;
 use crate::suite::WasiVersion;
 
 /// The most output a guest may write to one stream.
@@ -44,6 +45,10 @@ impl Runner for WasmtimeRunner {
 
     fn supports(&self, version: WasiVersion) -> bool {
         matches!(version, WasiVersion::P1 | WasiVersion::P2)
+    }
+
+    fn grants(&self, proposal: Proposal) -> bool {
+        proposal == Proposal::Sockets
     }
 
     fn run(&self, invocation: &Invocation, started: &dyn Fn()) -> Observed {
@@ -82,6 +87,13 @@ fn run_module(
         .stderr(stderr.clone());
     for preopen in &invocation.preopens {
         builder.preopened_dir(&preopen.host, &preopen.guest, FsPerms::ReadWrite)?;
+    }
+    if invocation.proposals.contains(&Proposal::Sockets) {
+        builder
+            .inherit_network()
+            .allow_tcp(true)
+            .allow_udp(true)
+            .allow_ip_name_lookup(true);
     }
     if wasmparser::Parser::is_component(&invocation.module) {
         return run_component(&engine, invocation, builder.build(), started);

@@ -132,6 +132,30 @@ impl<T: 'static> Linker<T> {
         }
     }
 
+    /// What the root defines, for tools (the WASI registry): each instance by name with
+    /// the import names it resolves — its functions by name, and `[resource-drop]r` for each
+    /// resource type `r` (a host resource's destructor is part of its definition).
+    pub fn instance_members(&self) -> Vec<(String, Vec<String>)> {
+        self.root
+            .0
+            .iter()
+            .filter_map(|(name, def)| match def {
+                Definition::Instance(defs) => Some((
+                    name.clone(),
+                    defs.0
+                        .iter()
+                        .filter_map(|(member, def)| match def {
+                            Definition::Func(_) => Some(member.clone()),
+                            Definition::Resource(..) => Some(format!("[resource-drop]{member}")),
+                            Definition::Instance(_) | Definition::Module(_) => None,
+                        })
+                        .collect(),
+                )),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// The engine.
     pub fn engine(&self) -> &Engine {
         &self.engine

@@ -15,12 +15,14 @@
 //!
 //! Known limitations of what is registered are data beside it: [`LIMITATIONS`].
 //!
-//! Today only P1 is registered; P2 (`@0.2.x`) and P3 (`@0.3.x`) interfaces are added here
-//! as their host implementations land (issues 7 and 8).
+//! P1 is read from a core [`Linker`] filled by `p1::add_to_linker`; P2 (`@0.2.x`) and P3
+//! (`@0.3.x`) from one component linker filled by `p2::add_to_linker` and
+//! `p3::add_to_linker`.
 
 use std::collections::BTreeSet;
 
-use crate::wasi::{p1, WasiCtx};
+use crate::component::ResourceTable;
+use crate::wasi::{p1, p2, p3, WasiCtx};
 use crate::{Engine, Linker, Store};
 
 /// The limitations of the registered interfaces, as JSON (`limitations.json` beside this
@@ -129,7 +131,9 @@ impl Registry {
     ///
     /// If an `add_to_linker` fails on an empty linker (it defines a name twice): a bug.
     pub fn current() -> Registry {
-        Registry::from_interfaces(vec![p1_interface()])
+        let mut interfaces = vec![p1_interface()];
+        interfaces.extend(component_interfaces());
+        Registry::from_interfaces(interfaces)
     }
 
     /// A registry of the given interfaces (for tests and tools), sorted by preview, then
@@ -189,6 +193,44 @@ fn p1_interface() -> RegisteredInterface {
     }
 }
 
+/// Store data for the P2 linker the registry fills (never instantiated).
+struct P2Host {
+    wasi: WasiCtx,
+    table: ResourceTable,
+}
+
+impl p2::WasiView for P2Host {
+    fn ctx(&mut self) -> p2::WasiCtxView<'_> {
+        p2::WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+/// P2 and P3: every `wasi:*@0.2.x` and `wasi:*@0.3.x` instance a component linker filled
+/// by [`p2::add_to_linker`] and [`p3::add_to_linker`] defines, with its members.
+fn component_interfaces() -> Vec<RegisteredInterface> {
+    let engine = Engine::default();
+    let mut linker = crate::component::Linker::<P2Host>::new(&engine);
+    p2::add_to_linker(&mut linker).expect("p2::add_to_linker into an empty linker");
+    p3::add_to_linker(&mut linker).expect("p3::add_to_linker after p2's");
+    linker
+        .instance_members()
+        .into_iter()
+        .filter_map(|(name, members)| {
+            let (iface, version) = name.split_once('@')?;
+            let preview = Preview::of_version(version)?;
+            Some(RegisteredInterface {
+                preview,
+                name: iface.to_owned(),
+                versions: vec![version.to_owned()],
+                members: members.into_iter().collect(),
+            })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -225,11 +267,34 @@ mod tests {
     }
 
     #[test]
-    fn nothing_else_is_registered_yet() {
+    fn p2_is_read_from_the_component_linker() {
         let registry = Registry::current();
-        assert_eq!(registry.interfaces().len(), 1);
+        assert!(registry.is_registered(
+            Preview::P2,
+            "wasi:cli/environment",
+            Some("0.2.0"),
+            "get-environment"
+        ));
+        assert!(registry.is_registered(
+            Preview::P2,
+            "wasi:io/poll",
+            Some("0.2.12"),
+            "[resource-drop]pollable"
+        ));
         assert!(!registry.is_registered(
             Preview::P2,
+            "wasi:cli/environment",
+            Some("0.2.12"),
+            "get-nothing"
+        ));
+        assert!(registry.is_registered(
+            Preview::P3,
+            "wasi:cli/environment",
+            Some("0.3.0"),
+            "get-environment"
+        ));
+        assert!(!registry.is_registered(
+            Preview::P3,
             "wasi:cli/environment",
             Some("0.2.12"),
             "get-environment"

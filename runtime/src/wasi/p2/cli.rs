@@ -1,5 +1,5 @@
-//! `wasi:cli`: `environment`, `exit`, and the `stdin` / `stdout` / `stderr` getters, over the
-//! shared CLI state.
+//! `wasi:cli`: `environment`, `exit` (`exit` and `exit-with-code`), and the `stdin` /
+//! `stdout` / `stderr` getters, over the shared CLI state.
 
 use super::io::stdio::{Stdin, Stdout};
 use super::io::{InputStream, OutputStream};
@@ -41,6 +41,9 @@ pub(super) fn add_to_linker<T: WasiView + 'static>(linker: &mut Linker<T>) -> Re
             Err(Error::exit(if status.is_ok() { 0 } else { 1 }))
         },
     )?;
+    exit.func_wrap("exit-with-code", |_, (code,): (u8,)| -> Result<()> {
+        Err(Error::exit(code.into()))
+    })?;
 
     linker
         .instance(&name("cli/stdin"))?
