@@ -571,7 +571,10 @@ pub(crate) mod options {
 }
 
 /// The policy check: `access-denied` unless the context allows `addr`.
-pub(crate) fn check(policy: &crate::wasi::sockets::NetPolicy, addr: SocketAddr) -> SocketResult<()> {
+pub(crate) fn check(
+    policy: &crate::wasi::sockets::NetPolicy,
+    addr: SocketAddr,
+) -> SocketResult<()> {
     if policy.allows(addr.ip()) {
         Ok(())
     } else {
