@@ -331,13 +331,18 @@ fn entry_val(e: &DirectoryEntry) -> Result<Val> {
     ]))
 }
 
-/// Resolves a stream's future once.
-struct Done(Option<FutureWriter>);
+/// Resolves a stream's future once (through a closure, so tests can watch it).
+struct Done(Option<Box<dyn FnOnce(FsResult<()>) + Send>>);
 
 impl Done {
+    /// Resolves `w` with the `result<_, error-code>`.
+    fn future(w: FutureWriter) -> Done {
+        Done(Some(Box::new(move |r| w.write(result_val(r)))))
+    }
+
     fn finish(&mut self, r: FsResult<()>) {
-        if let Some(w) = self.0.take() {
-            w.write(result_val(r));
+        if let Some(f) = self.0.take() {
+            f(r);
         }
     }
 }
@@ -487,7 +492,7 @@ fn write_stream<T: WasiView + 'static>(
             _ => return Err(Error::msg(format!("{what}: expected an offset"))),
         };
         let (future, w) = FutureAny::new_host(future_payload(&ty));
-        let mut done = Done(Some(w));
+        let mut done = Done::future(w);
         let file = match writable(&d) {
             Ok(f) => Some(f),
             Err(e) => {
@@ -532,7 +537,7 @@ pub(super) fn add_to_linker<T: WasiView + 'static>(linker: &mut Linker<T>) -> Re
                 return Err(Error::msg("read-via-stream: expected an offset"));
             };
             let (future, w) = FutureAny::new_host(future_payload(&ty));
-            let mut done = Done(Some(w));
+            let mut done = Done::future(w);
             let stream = match &d.0 {
                 fs::Descriptor::File(f) => StreamAny::from_source(
                     Type::U8,
@@ -559,7 +564,7 @@ pub(super) fn add_to_linker<T: WasiView + 'static>(linker: &mut Linker<T>) -> Re
             let d = this(&mut s, args)?;
             let elem = stream_elem(&ty)?;
             let (future, w) = FutureAny::new_host(future_payload(&ty));
-            let mut done = Done(Some(w));
+            let mut done = Done::future(w);
             let entries = match d.dir().and_then(fs::Dir::read_directory) {
                 Ok(entries) => entries.iter().map(entry_val).collect::<Result<_>>()?,
                 Err(e) => {
@@ -777,6 +782,171 @@ pub(super) fn add_to_linker<T: WasiView + 'static>(linker: &mut Linker<T>) -> Re
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::{Arc, Mutex};
+
+    type Seen = Arc<Mutex<Option<Val>>>;
+
+    /// A [`Done`] whose result is recorded (as the value the guest would read).
+    fn watch() -> (Done, Seen) {
+        let seen = Arc::new(Mutex::new(None));
+        let s = seen.clone();
+        let done = Done(Some(Box::new(move |r| {
+            *s.lock().unwrap() = Some(result_val(r))
+        })));
+        (done, seen)
+    }
+
+    fn result_of(seen: &Seen) -> Option<Val> {
+        seen.lock().unwrap().clone()
+    }
+
+    fn err(code: &str) -> Val {
+        Val::Result(Err(Some(Box::new(Val::Variant(code.into(), None)))))
+    }
+
+    /// A scratch file opened read-write (and a read-only handle on it).
+    fn scratch(name: &str) -> (std::path::PathBuf, fs::File, fs::File) {
+        let base =
+            std::env::temp_dir().join(format!("wasmgate-p3fs-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        std::fs::create_dir_all(&base).unwrap();
+        std::fs::write(base.join("f"), b"hello").unwrap();
+        let dir = fs::Dir::open_ambient(&base).unwrap();
+        let open = |write| {
+            let flags = fs::DescriptorFlags {
+                read: true,
+                write,
+                sync: false,
+            };
+            match dir.open_at(false, "f", fs::OpenFlags::default(), flags) {
+                Ok(fs::Descriptor::File(f)) => f,
+                other => panic!("not a file: {other:?}"),
+            }
+        };
+        (base.clone(), open(true), open(false))
+    }
+
+    fn read_all(src: &mut FileSource, max: usize) -> Vec<u8> {
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        let mut out = Vec::new();
+        while let Poll::Ready(Some(vals)) = src.poll_read(&mut cx, max) {
+            assert!(vals.len() <= max);
+            out.extend(vals.into_iter().map(|v| match v {
+                Val::U8(b) => b,
+                other => panic!("not a byte: {other}"),
+            }));
+        }
+        out
+    }
+
+    #[test]
+    fn read_stream_ends_with_its_result() {
+        let (base, file, _) = scratch("read");
+        for (offset, want) in [(0, &b"hello"[..]), (1, b"ello"), (5, b""), (17, b"")] {
+            let (done, seen) = watch();
+            let mut src = FileSource {
+                file: file.clone(),
+                position: offset,
+                done,
+            };
+            assert_eq!(read_all(&mut src, 2), want);
+            assert_eq!(result_of(&seen), Some(ok()));
+        }
+        // An offset the host refuses is the future's error.
+        let (done, seen) = watch();
+        let mut src = FileSource {
+            file,
+            position: u64::MAX,
+            done,
+        };
+        assert_eq!(read_all(&mut src, 8), b"");
+        assert_eq!(result_of(&seen), Some(err("invalid")));
+        let _ = std::fs::remove_dir_all(&base);
+    }
+
+    #[test]
+    fn dropping_a_read_stream_early_is_ok() {
+        let (base, file, _) = scratch("early");
+        let (done, seen) = watch();
+        let src = FileSource {
+            file,
+            position: 0,
+            done,
+        };
+        assert_eq!(result_of(&seen), None);
+        drop(src);
+        assert_eq!(result_of(&seen), Some(ok()));
+        let _ = std::fs::remove_dir_all(&base);
+    }
+
+    #[test]
+    fn write_sinks_write_at_once_and_resolve_on_close() {
+        let (base, file, read_only) = scratch("write");
+        let bytes = |b: &[u8]| b.iter().map(|b| Val::U8(*b)).collect::<Vec<_>>();
+        let (done, seen) = watch();
+        let mut sink = FileSink {
+            file: Some(file.clone()),
+            mode: WriteMode::At(1),
+            done,
+        };
+        sink.write(bytes(b"EL")).unwrap();
+        sink.write(bytes(b"LO!")).unwrap();
+        assert_eq!(result_of(&seen), None);
+        sink.close();
+        assert_eq!(result_of(&seen), Some(ok()));
+        let (done, seen) = watch();
+        let mut sink = FileSink {
+            file: Some(file),
+            mode: WriteMode::Append,
+            done,
+        };
+        sink.write(bytes(b"?")).unwrap();
+        drop(sink);
+        assert_eq!(result_of(&seen), Some(ok()));
+        assert_eq!(std::fs::read(base.join("f")).unwrap(), b"hELLO!?");
+        // Without write access the call is refused: `not-permitted`, and writes fail.
+        let d = Descriptor(fs::Descriptor::File(read_only));
+        assert_eq!(writable(&d).unwrap_err(), ErrorCode::NotPermitted);
+        let (done, seen) = watch();
+        let mut done = done;
+        done.finish(Err(ErrorCode::NotPermitted));
+        let mut sink = FileSink {
+            file: None,
+            mode: WriteMode::Append,
+            done,
+        };
+        assert!(sink.write(bytes(b"x")).is_err());
+        sink.close();
+        assert_eq!(result_of(&seen), Some(err("not-permitted")));
+        let _ = std::fs::remove_dir_all(&base);
+    }
+
+    #[test]
+    fn list_sources_chunk_then_end() {
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        let mut src = ListSource(vec![Val::U8(1), Val::U8(2), Val::U8(3)].into_iter());
+        assert!(matches!(src.poll_read(&mut cx, 2), Poll::Ready(Some(v)) if v.len() == 2));
+        assert!(matches!(src.poll_read(&mut cx, 2), Poll::Ready(Some(v)) if v.len() == 1));
+        assert!(matches!(src.poll_read(&mut cx, 2), Poll::Ready(None)));
+    }
+
+    #[test]
+    fn codes_and_types_are_0_3_cases() {
+        assert_eq!(
+            error_val(ErrorCode::NoEntry),
+            Val::Variant("no-entry".into(), None)
+        );
+        assert_eq!(error_val(ErrorCode::WouldBlock), other(Some("would-block")));
+        assert!(!ERROR_CODES.contains(&"would-block") && ERROR_CODES[36] == "other");
+        assert_eq!(
+            WitType(DescriptorType::Unknown).lower().unwrap(),
+            other(None)
+        );
+        assert_eq!(
+            WitType(DescriptorType::SymbolicLink).lower().unwrap(),
+            Val::Variant("symbolic-link".into(), None)
+        );
+    }
 
     #[test]
     fn instants_round_trip_on_both_sides_of_the_epoch() {
