@@ -43,6 +43,10 @@ const BUILTIN: &[(&str, &str)] = &[
         "wasmtime-cli",
         include_str!("../../runners/wasmtime-cli.toml"),
     ),
+    (
+        "wasmgate-cli",
+        include_str!("../../runners/wasmgate-cli.toml"),
+    ),
     ("wamr", include_str!("../../runners/wamr.toml")),
     ("wasmedge", include_str!("../../runners/wasmedge.toml")),
     ("wazero", include_str!("../../runners/wazero.toml")),
