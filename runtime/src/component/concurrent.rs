@@ -464,7 +464,8 @@ fn try_event<T>(
                 } else {
                     match st.reader {
                         Reader::Dropped => Progress::Dropped,
-                        _ => Progress::Guest,
+                        Reader::Sink(_) | Reader::Future(_) => Progress::HostReader,
+                        Reader::Guest => Progress::Guest,
                     }
                 }
             };
@@ -474,6 +475,29 @@ fn try_event<T>(
                     return Ok(None);
                 }
                 Progress::Guest => return Ok(None),
+                Progress::HostReader => {
+                    // The guest's write blocked before the host took the readable end.
+                    *op = None;
+                    drop(table);
+                    let vals = if chan.elem.is_some() {
+                        let mut scx = StoreCx::new(store, &opts, inst, None);
+                        load_elems(&mut scx, elem_type(&chan)?, ptr, n)?
+                    } else {
+                        (0..n).map(|_| Val::Tuple(Vec::new())).collect()
+                    };
+                    let result = to_host_reader(&chan, vals, n);
+                    if result & 0xf == copy::DROPPED {
+                        if let Waitable::End { done, .. } = &mut inst.conc().get(idx)?.w {
+                            *done = true;
+                        }
+                    }
+                    let packed = if future {
+                        result
+                    } else {
+                        (result & 0xf) | ((already + (result >> 4)) << 4)
+                    };
+                    return Ok(Some((code, idx, packed)));
+                }
                 Progress::Dropped => {
                     *done = true;
                     copy::DROPPED
@@ -508,8 +532,36 @@ enum Progress {
     Pending,
     /// Waiting for the guest end (copies between guest ends are not supported yet).
     Guest,
+    /// A guest write can go to the host reader that took the other end since.
+    HostReader,
     Dropped,
     Values(Vec<Val>),
+}
+
+/// Gives `n` elements the guest wrote to the channel's host reader; the copy's result.
+fn to_host_reader(chan: &Chan, vals: Vec<Val>, n: u32) -> u32 {
+    let mut st = chan.lock();
+    match std::mem::replace(&mut st.reader, Reader::Dropped) {
+        Reader::Sink(mut sink) => match sink.write(vals) {
+            Ok(()) => {
+                st.reader = Reader::Sink(sink);
+                copy::COMPLETED | (n << 4)
+            }
+            Err(_) => {
+                sink.close();
+                copy::DROPPED
+            }
+        },
+        Reader::Future(r) => {
+            st.writer = Writer::Dropped;
+            r(vals.into_iter().next());
+            copy::COMPLETED
+        }
+        other => {
+            st.reader = other;
+            copy::DROPPED
+        }
+    }
 }
 
 /// Polls the host writer of a channel the guest reads.
@@ -858,28 +910,7 @@ pub(crate) mod builtins {
                 } else {
                     (0..n).map(|_| Val::Tuple(Vec::new())).collect()
                 };
-                let mut st = chan.lock();
-                match std::mem::replace(&mut st.reader, Reader::Dropped) {
-                    Reader::Sink(mut sink) => match sink.write(vals) {
-                        Ok(()) => {
-                            st.reader = Reader::Sink(sink);
-                            copy::COMPLETED | (n << 4)
-                        }
-                        Err(_) => {
-                            sink.close();
-                            copy::DROPPED
-                        }
-                    },
-                    Reader::Future(r) => {
-                        st.writer = Writer::Dropped;
-                        r(vals.into_iter().next());
-                        copy::COMPLETED
-                    }
-                    other => {
-                        st.reader = other;
-                        copy::DROPPED
-                    }
-                }
+                to_host_reader(&chan, vals, n)
             } else {
                 copy::DROPPED
             };

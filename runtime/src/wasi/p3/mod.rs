@@ -6,10 +6,11 @@
 //! with a `future<result<_, error-code>>` each, `terminal-*`), `wasi:clocks`
 //! (`monotonic-clock` with the async `wait-for` / `wait-until` as tokio timers,
 //! `system-clock`, `timezone` as UTC), `wasi:random`, `wasi:filesystem` (`filesystem.rs`)
-//! and `wasi:sockets` (`sockets.rs`). Interfaces are defined at 0.3.0. `wasi:http` 0.3 is
-//! not implemented yet.
+//! `wasi:sockets` (`sockets.rs`) and `wasi:http` types + client (`http.rs`). Interfaces are
+//! defined at 0.3.0.
 
 mod filesystem;
+mod http;
 
 pub(crate) mod sockets;
 
@@ -67,6 +68,7 @@ pub fn add_to_linker<T: WasiView + 'static>(linker: &mut Linker<T>) -> Result<()
     random(linker)?;
     filesystem::add_to_linker(linker)?;
     sockets::add_to_linker(linker)?;
+    http::add_to_linker(linker)?;
     Ok(())
 }
 

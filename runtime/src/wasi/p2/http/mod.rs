@@ -13,8 +13,8 @@ mod fields;
 mod values;
 
 pub use body::{BodyLimit, HyperBody, IncomingBody, OutgoingBody};
-pub use client::{hyper_error, RequestOptions, TokioIo};
-pub use fields::{content_length, Fields, FIELD_SIZE_LIMIT, FORBIDDEN_HEADERS};
+pub use client::{hyper_error, send, RequestOptions, TokioIo};
+pub use fields::{content_length, Fields, FieldsError, FIELD_SIZE_LIMIT, FORBIDDEN_HEADERS};
 pub use values::{ErrorCode, FieldSizePayload, HeaderError, Method, Scheme};
 
 use super::io::{subscribe, InputStream, IoError, OutputStream, Pollable, Ready, Subscribe};
@@ -23,7 +23,6 @@ use crate::component::{Linker, Resource, ResourceTable, ResourceType, StoreConte
 use crate::error::{Error, Result};
 use body::{pending, BodyContext, FutureTrailers, Pending, TrailersState};
 use bytes::Bytes;
-use fields::FieldsError;
 use http_body_util::{BodyExt, Empty};
 use std::time::Duration;
 use tokio::sync::oneshot;
