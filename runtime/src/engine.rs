@@ -52,7 +52,8 @@ fn default_features() -> WasmFeatures {
         | WasmFeatures::TAIL_CALL
         | WasmFeatures::MULTI_MEMORY
         | WasmFeatures::MEMORY64
-        | WasmFeatures::FUNCTION_REFERENCES;
+        | WasmFeatures::FUNCTION_REFERENCES
+        | WasmFeatures::EXCEPTIONS;
     f.remove(WasmFeatures::SIMD);
     f
 }

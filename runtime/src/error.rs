@@ -33,6 +33,8 @@ pub enum TrapCode {
     NullReference,
     /// `call_ref` / `return_call_ref` of a null function reference.
     NullFunctionReference,
+    /// `throw_ref` of a null exception reference.
+    NullExnReference,
     /// A table entry read by `call_indirect` is uninitialised.
     UninitializedElement,
     /// An element index beyond the table's size in `call_indirect`.
@@ -74,6 +76,7 @@ impl TrapCode {
             TrapCode::Interrupt => "interrupt",
             TrapCode::NullReference => "null reference",
             TrapCode::NullFunctionReference => "null function reference",
+            TrapCode::NullExnReference => "null exception reference",
             TrapCode::UninitializedElement => "uninitialized element",
             TrapCode::UndefinedElement => "undefined element",
             TrapCode::UnknownImport => "called an unknown import",
@@ -176,6 +179,9 @@ pub enum ErrorKind {
     Link(String),
     /// Instantiation failed before any code ran (e.g. a segment out of bounds is a Trap).
     Instantiate(String),
+    /// A wasm exception no handler caught (exception handling); the exception stays in the
+    /// store.
+    UncaughtException(crate::values::Exn),
     /// An error from host code.
     Host(Box<dyn std::error::Error + Send + Sync>),
     /// Any other failure, described.
@@ -281,6 +287,7 @@ impl fmt::Display for Error {
                 f.write_str(m)
             }
             ErrorKind::Host(e) => write!(f, "{e}"),
+            ErrorKind::UncaughtException(_) => write!(f, "uncaught wasm exception"),
         }
     }
 }

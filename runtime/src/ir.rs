@@ -206,6 +206,11 @@ macro_rules! define_ops {
             MemoryCopy { at: Reg, dst: u32, src: u32 },
             MemoryInit { at: Reg, mem: u32, data: u32 },
             DataDrop(u32),
+            /// Throws a new exception of tag `tag` (instance index) whose payload is in the
+            /// slots from `at`; the driver finds the handler (`CompiledFunc::handlers`).
+            Throw { tag: u32, at: Reg },
+            /// Rethrows the exception referenced by `r` (traps on null).
+            ThrowRef { r: Reg },
             $($un(Un),)*
             $($bin(Bin),)*
             $($bin_imm(BinImm),)*
@@ -282,6 +287,20 @@ define_ops! {
     ],
 }
 
+/// One `catch` clause of a `try_table` covering the ops `start..end`. A function's handlers
+/// are ordered innermost first, so the first match for a throwing pc is the right one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Handler {
+    pub start: u32,
+    pub end: u32,
+    /// The tag (instance index), or `None` for `catch_all(_ref)`.
+    pub tag: Option<u32>,
+    /// Whether the exception reference is passed after the payload (`catch_ref`).
+    pub with_ref: bool,
+    /// Index into `br_tables`: the label's pc and its first slot (`dst`).
+    pub target: u32,
+}
+
 /// A translated function body, ready to run.
 #[derive(Debug)]
 pub(crate) struct CompiledFunc {
@@ -291,6 +310,8 @@ pub(crate) struct CompiledFunc {
     pub br_tables: Box<[BranchTarget]>,
     pub call_indirects: Box<[CallIndirect]>,
     pub mem_accesses: Box<[MemAccess]>,
+    /// `try_table` catch clauses, innermost first.
+    pub handlers: Box<[Handler]>,
     /// Slots taken by parameters (they are the first locals).
     pub num_params: u32,
     /// Slots of declared locals after the parameters (zeroed on entry).

@@ -25,12 +25,12 @@ pub use error::{Error, ErrorKind, FrameInfo, Result, Trap, TrapCode};
 pub use module::Module;
 pub use store::{
     AsContext, AsContextMut, Caller, Extern, ExternRef, Func, Global, Instance, IntoFunc, Linker,
-    Memory, MemoryAccessError, Store, StoreLimits, StoreLimitsBuilder, Table, TypedFunc,
+    Memory, MemoryAccessError, Store, StoreLimits, StoreLimitsBuilder, Table, Tag, TypedFunc,
     WasmParams, WasmResults, WasmTy,
 };
 pub use types::{
     ExportType, ExternType, FuncType, GlobalType, ImportType, MemoryType, Mutability, RefType,
     TableType, ValType,
 };
-pub use values::Val;
+pub use values::{Exn, Val};
 pub use wasmparser::WasmFeatures;

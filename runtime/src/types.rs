@@ -21,6 +21,8 @@ pub enum ValType {
     FuncRef,
     /// Nullable external reference.
     ExternRef,
+    /// Nullable exception reference (exception handling).
+    ExnRef,
 }
 
 /// The element type of a table.
@@ -29,7 +31,10 @@ pub type RefType = ValType;
 impl ValType {
     /// Whether this is a reference type.
     pub fn is_ref(self) -> bool {
-        matches!(self, ValType::FuncRef | ValType::ExternRef)
+        matches!(
+            self,
+            ValType::FuncRef | ValType::ExternRef | ValType::ExnRef
+        )
     }
 
     pub(crate) fn from_wasm(ty: wasmparser::ValType) -> Option<ValType> {
@@ -51,6 +56,13 @@ impl ValType {
             Some(ValType::FuncRef)
         } else if r.is_extern_ref() {
             Some(ValType::ExternRef)
+        } else if r.heap_type()
+            == (wasmparser::HeapType::Abstract {
+                shared: false,
+                ty: wasmparser::AbstractHeapType::Exn,
+            })
+        {
+            Some(ValType::ExnRef)
         } else {
             None
         }
@@ -67,6 +79,7 @@ impl fmt::Display for ValType {
             ValType::V128 => "v128",
             ValType::FuncRef => "funcref",
             ValType::ExternRef => "externref",
+            ValType::ExnRef => "exnref",
         })
     }
 }

@@ -22,7 +22,13 @@ pub enum Val {
     FuncRef(Option<Func>),
     /// An external reference, or null.
     ExternRef(Option<ExternRef>),
+    /// An exception reference, or null (exception handling).
+    ExnRef(Option<Exn>),
 }
+
+/// A caught or thrown exception in a store: its tag and payload live there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Exn(pub(crate) u32);
 
 impl Val {
     /// The value's type.
@@ -35,6 +41,7 @@ impl Val {
             Val::V128(_) => ValType::V128,
             Val::FuncRef(_) => ValType::FuncRef,
             Val::ExternRef(_) => ValType::ExternRef,
+            Val::ExnRef(_) => ValType::ExnRef,
         }
     }
     /// The zero / null value of a type.
@@ -95,6 +102,7 @@ impl Val {
             Val::V128(v) => v as u64,
             Val::FuncRef(f) => f.map_or(0, |f| f.0 as u64 + 1),
             Val::ExternRef(e) => e.map_or(0, |e| e.0 as u64 + 1),
+            Val::ExnRef(e) => e.map_or(0, |e| e.0 as u64 + 1),
         }
     }
 
@@ -107,6 +115,7 @@ impl Val {
             ValType::V128 => Val::V128(raw as u128),
             ValType::FuncRef => Val::FuncRef(raw.checked_sub(1).map(|i| Func(i as u32))),
             ValType::ExternRef => Val::ExternRef(raw.checked_sub(1).map(|i| ExternRef(i as u32))),
+            ValType::ExnRef => Val::ExnRef(raw.checked_sub(1).map(|i| Exn(i as u32))),
         }
     }
 }
@@ -119,7 +128,8 @@ impl fmt::Display for Val {
             Val::F32(v) => write!(f, "{}", f32::from_bits(*v)),
             Val::F64(v) => write!(f, "{}", f64::from_bits(*v)),
             Val::V128(v) => write!(f, "{v:#034x}"),
-            Val::FuncRef(None) | Val::ExternRef(None) => write!(f, "null"),
+            Val::FuncRef(None) | Val::ExternRef(None) | Val::ExnRef(None) => write!(f, "null"),
+            Val::ExnRef(Some(_)) => write!(f, "<exnref>"),
             Val::FuncRef(Some(_)) => write!(f, "<funcref>"),
             Val::ExternRef(Some(_)) => write!(f, "<externref>"),
         }

@@ -641,6 +641,20 @@ impl<'a> Runner<'a> {
                 let result = self.execute_exec(exec)?;
                 self.check_trap(result, message)
             }
+            WastDirective::AssertException { exec, .. } => match self.execute_exec(exec)? {
+                Ok(vals) => Err(format!(
+                    "expected an uncaught exception, got [{}]",
+                    vals.iter()
+                        .map(|v| self.show_val(v))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+                .into()),
+                Err(e) => match e.kind() {
+                    ErrorKind::UncaughtException(_) => Ok(()),
+                    _ => Err(format!("expected an uncaught exception, got error: {e}").into()),
+                },
+            },
             WastDirective::AssertExhaustion { call, message, .. } => {
                 let result = self.invoke(&call)?;
                 self.check_trap(result, message)
@@ -809,6 +823,7 @@ impl<'a> Runner<'a> {
             WastArgCore::RefNull(HeapType::Abstract { ty, shared: false }) => match ty {
                 AbstractHeapType::Func | AbstractHeapType::NoFunc => Val::FuncRef(None),
                 AbstractHeapType::Extern | AbstractHeapType::NoExtern => Val::ExternRef(None),
+                AbstractHeapType::Exn | AbstractHeapType::NoExn => Val::ExnRef(None),
                 other => {
                     return Err(format!("unsupported argument ref.null {other:?}").into());
                 }
@@ -870,6 +885,9 @@ impl<'a> Runner<'a> {
             }
             (Val::ExternRef(r), WastRetCore::RefNull(ty)) => {
                 r.is_none() && null_type_ok(ty.as_ref(), ValType::ExternRef)
+            }
+            (Val::ExnRef(r), WastRetCore::RefNull(ty)) => {
+                r.is_none() && null_type_ok(ty.as_ref(), ValType::ExnRef)
             }
             (Val::FuncRef(r), WastRetCore::RefFunc(_)) => r.is_some(),
             (Val::ExternRef(r), WastRetCore::RefExtern(n)) => match (r, n) {
@@ -938,6 +956,8 @@ impl<'a> Runner<'a> {
             Val::FuncRef(None) => "ref.null func".to_string(),
             Val::FuncRef(Some(_)) => "ref.func".to_string(),
             Val::ExternRef(None) => "ref.null extern".to_string(),
+            Val::ExnRef(None) => "ref.null exn".to_string(),
+            Val::ExnRef(Some(_)) => "ref.exn".to_string(),
             Val::ExternRef(Some(r)) => {
                 let store = &self.store;
                 match catch(|| r.data(store).downcast_ref::<u32>().copied()) {
@@ -974,6 +994,7 @@ fn null_type_ok(ty: Option<&HeapType<'_>>, got: ValType) -> bool {
         Some(HeapType::Abstract { ty, shared: false }) => match ty {
             AbstractHeapType::Func | AbstractHeapType::NoFunc => got == ValType::FuncRef,
             AbstractHeapType::Extern | AbstractHeapType::NoExtern => got == ValType::ExternRef,
+            AbstractHeapType::Exn | AbstractHeapType::NoExn => got == ValType::ExnRef,
             _ => false,
         },
         // Without GC a concrete heap type is a function type.

@@ -62,6 +62,47 @@ pub(crate) enum Exit {
     Returned,
     /// A host function must be called with the top `params` slots as arguments.
     HostCall { func: u32 },
+    /// Exception `exn` (store index) was thrown; the innermost frame's `pc` is just past the
+    /// throwing op. The driver looks for its handler with [`catch`].
+    Throw(u32),
+}
+
+/// Finds the handler of exception `exn` thrown at the innermost frame's `pc - 1`: unwinds
+/// frames (down to `entry_depth`) until one has a matching `try_table` clause covering its
+/// pc, writes the payload (and the exception reference) to the clause's label slots and
+/// sets that frame to resume at the label. False if no frame above `entry_depth` catches it.
+/// Kept out of the run loop so no hot op pays for exception handling.
+pub(crate) fn catch(store: &StoreInner, stack: &mut Stack, exn: u32, entry_depth: usize) -> bool {
+    let e = &store.exns[exn as usize];
+    while stack.frames.len() > entry_depth {
+        let f = stack
+            .frames
+            .last_mut()
+            .expect("a frame above the entry depth");
+        let code = f.code.get();
+        // Every frame's pc is just past the op that threw or made the call.
+        let pc = f.pc.wrapping_sub(1);
+        let tags = &store.instances[f.instance as usize].tags;
+        let found = code.handlers.iter().find(|h| {
+            h.start <= pc && pc < h.end && h.tag.is_none_or(|t| tags[t as usize] == e.tag)
+        });
+        if let Some(h) = found {
+            let t = code.br_tables[h.target as usize];
+            let at = f.base as usize + t.dst as usize;
+            let mut n = 0;
+            if h.tag.is_some() {
+                n = e.payload.len();
+                stack.slots[at..at + n].copy_from_slice(&e.payload);
+            }
+            if h.with_ref {
+                stack.slots[at + n] = exn as u64 + 1;
+            }
+            f.pc = t.pc;
+            return true;
+        }
+        stack.frames.pop();
+    }
+    false
 }
 
 /// Pushes a frame for wasm function `func` (store index) whose arguments are on top of the
@@ -538,6 +579,23 @@ pub(crate) fn run(
                     if let Err(code) = store.check_interrupt() {
                         trap!(code)
                     }
+                }
+                Op::Throw { tag, at } => {
+                    let tag = store.instances[inst].tags[tag as usize];
+                    let n = store.tags[tag as usize].params().len();
+                    let payload = fr[at as usize..at as usize + n].into();
+                    let exn = store.exns.len() as u32;
+                    store.exns.push(crate::store::ExnEntity { tag, payload });
+                    stack.frames.last_mut().expect("current frame").pc = pc_of!(ip);
+                    return Ok(Exit::Throw(exn));
+                }
+                Op::ThrowRef { r } => {
+                    let e = r!(r);
+                    if e == 0 {
+                        trap!(TrapCode::NullExnReference)
+                    }
+                    stack.frames.last_mut().expect("current frame").pc = pc_of!(ip);
+                    return Ok(Exit::Throw((e - 1) as u32));
                 }
                 Op::Copy { d, s } => r!(d) = r!(s),
                 Op::Const32 { d, v } => r!(d) = v as u64,

@@ -97,6 +97,9 @@ pub(crate) struct ModuleInner {
     pub globals: Vec<GlobalType>,
     pub global_inits: Vec<ConstExpr>,
     pub num_imported_globals: u32,
+    /// Type of every tag (imported first).
+    pub tags: Vec<FuncType>,
+    pub num_imported_tags: u32,
     pub exports: Vec<(String, ExportIndex)>,
     pub start: Option<u32>,
     pub elems: Vec<ElemSegment>,
@@ -220,7 +223,7 @@ impl ModuleInner {
             ExportIndex::Table(i) => ExternType::Table(self.tables[i as usize]),
             ExportIndex::Memory(i) => ExternType::Memory(self.memories[i as usize]),
             ExportIndex::Global(i) => ExternType::Global(self.globals[i as usize]),
-            ExportIndex::Tag(i) => ExternType::Tag(self.func_type(i).clone()),
+            ExportIndex::Tag(i) => ExternType::Tag(self.tags[i as usize].clone()),
         }
     }
 
@@ -294,6 +297,8 @@ fn decode(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner> {
         globals: Vec::new(),
         global_inits: Vec::new(),
         num_imported_globals: 0,
+        tags: Vec::new(),
+        num_imported_tags: 0,
         exports: Vec::new(),
         start: None,
         elems: Vec::new(),
@@ -440,7 +445,12 @@ fn decode_payload(
                             m.num_imported_globals += 1;
                             ExternType::Global(t)
                         }
-                        TypeRef::Tag(_) => return Err(unsupported(offset, "exception handling")),
+                        TypeRef::Tag(t) => {
+                            let ty = tag_type(m, t, offset)?;
+                            m.tags.push(ty.clone());
+                            m.num_imported_tags += 1;
+                            ExternType::Tag(ty)
+                        }
                     };
                 m.imports.push(Import {
                     module: import.module.to_string(),
@@ -546,11 +556,24 @@ fn decode_payload(
             let _ = decode_names(m, reader.data(), reader.data_offset());
         }
         Payload::TagSection(reader) => {
-            return Err(unsupported(reader.range().start, "exception handling"));
+            for t in reader.into_iter_with_offsets() {
+                let (offset, t) = t?;
+                let ty = tag_type(m, t, offset)?;
+                m.tags.push(ty);
+            }
         }
         _ => {}
     }
     Ok(())
+}
+
+/// A tag's type: the function type it names (validation checked it has no results).
+fn tag_type(m: &ModuleInner, t: wasmparser::TagType, offset: usize) -> Result<FuncType> {
+    m.types
+        .get(t.func_type_idx as usize)
+        .cloned()
+        .flatten()
+        .ok_or_else(|| unsupported(offset, "a tag of a non-function type"))
 }
 
 fn decode_names(m: &mut ModuleInner, data: &[u8], offset: usize) -> Result<()> {

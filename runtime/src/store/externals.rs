@@ -5,7 +5,7 @@ use super::{
     AsContext, AsContextMut, Func, GlobalEntity, MemoryEntity, Store, TableEntity, PAGE_SIZE,
 };
 use crate::error::{Error, Result};
-use crate::types::{ExternType, GlobalType, MemoryType, Mutability, TableType};
+use crate::types::{ExternType, FuncType, GlobalType, MemoryType, Mutability, TableType};
 use crate::values::Val;
 use std::any::Any;
 use std::fmt;
@@ -21,6 +21,17 @@ pub struct Table(pub(crate) u32);
 /// A global variable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Global(pub(crate) u32);
+
+/// An exception tag (exception handling): its type is the payload's signature.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Tag(pub(crate) u32);
+
+impl Tag {
+    /// The tag's type.
+    pub fn ty(&self, store: impl AsContext) -> FuncType {
+        store.as_store().inner.tags[self.0 as usize].clone()
+    }
+}
 
 /// A reference to a host value, passed to wasm as `externref`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -292,6 +303,8 @@ pub enum Extern {
     Memory(Memory),
     /// A global.
     Global(Global),
+    /// An exception tag.
+    Tag(Tag),
 }
 
 impl Extern {
@@ -330,6 +343,7 @@ impl Extern {
             Extern::Table(t) => ExternType::Table(t.ty(store)),
             Extern::Memory(m) => ExternType::Memory(m.ty(store)),
             Extern::Global(g) => ExternType::Global(g.ty(store)),
+            Extern::Tag(t) => ExternType::Tag(t.ty(store)),
         }
     }
 }

@@ -3,10 +3,10 @@
 //! runs the interpreter and performs the host calls it asks for.
 
 use super::{AsContext, AsContextMut, Extern, ExternRef, FuncEntity, HostFn, Store};
-use crate::error::{Error, FrameInfo, Result, TrapCode};
+use crate::error::{Error, ErrorKind, FrameInfo, Result, TrapCode};
 use crate::exec::{self, Exit, Stack};
 use crate::types::{FuncType, ValType};
-use crate::values::Val;
+use crate::values::{Exn, Val};
 use std::marker::PhantomData;
 use std::sync::Arc;
 
@@ -459,6 +459,11 @@ fn drive<T>(store: &mut Store<T>, stack: &mut Stack, func: u32) -> Result<()> {
     loop {
         match exec::run(&mut store.inner, stack, 0) {
             Ok(Exit::Returned) => return Ok(()),
+            Ok(Exit::Throw(exn)) => {
+                if !exec::catch(&store.inner, stack, exn, 0) {
+                    return Err(Error::new(ErrorKind::UncaughtException(Exn(exn))));
+                }
+            }
             Ok(Exit::HostCall { func }) => {
                 let FuncEntity::Host { host, ty, .. } = &store.inner.funcs[func as usize] else {
                     unreachable!("host call exit names a host function")
@@ -478,6 +483,14 @@ fn drive<T>(store: &mut Store<T>, stack: &mut Stack, func: u32) -> Result<()> {
                 raw[..np].copy_from_slice(&stack.slots[at..at + np]);
                 let instance = stack.frames.last().map(|f| f.instance);
                 if let Err(e) = f(Caller { store, instance }, raw) {
+                    // An exception escaping a nested entry (wasm called from this host
+                    // function) is thrown at the call site here.
+                    if let ErrorKind::UncaughtException(x) = e.kind() {
+                        if exec::catch(&store.inner, stack, x.0, 0) {
+                            continue;
+                        }
+                        return Err(e);
+                    }
                     return Err(with_trace(store, stack, e));
                 }
                 stack.slots[at..at + nr].copy_from_slice(&raw[..nr]);

@@ -6,7 +6,7 @@ use super::externals::{new_memory, new_table};
 use super::func::invoke;
 use super::{
     AsContext, AsContextMut, Extern, Func, FuncEntity, Global, GlobalEntity, InstanceEntity,
-    Memory, Store, Table, TypedFunc, WasmParams, WasmResults,
+    Memory, Store, Table, Tag, TypedFunc, WasmParams, WasmResults,
 };
 use crate::error::{Error, Result, TrapCode};
 use crate::module::{ExportIndex, Module, SegmentMode};
@@ -99,6 +99,7 @@ fn check_import<T>(store: &Store<T>, expected: &ExternType, actual: &Extern) -> 
                 && limits_match(a.minimum, a.maximum, mt.minimum, mt.maximum)
         }
         (ExternType::Global(gt), Extern::Global(g)) => g.ty(store) == *gt,
+        (ExternType::Tag(tt), Extern::Tag(t)) => store.inner.tags[t.0 as usize] == *tt,
         _ => false,
     }
 }
@@ -123,6 +124,7 @@ pub(crate) fn instantiate<T>(
     let mut tables = Vec::with_capacity(m.tables.len());
     let mut memories = Vec::with_capacity(m.memories.len());
     let mut globals = Vec::with_capacity(m.globals.len());
+    let mut tags = Vec::with_capacity(m.tags.len());
     for (import, actual) in m.imports.iter().zip(imports) {
         if !check_import(store, &import.ty, actual) {
             return Err(Error::link(format!(
@@ -138,6 +140,7 @@ pub(crate) fn instantiate<T>(
             Extern::Table(t) => tables.push(t.0),
             Extern::Memory(mem) => memories.push(mem.0),
             Extern::Global(g) => globals.push(g.0),
+            Extern::Tag(t) => tags.push(t.0),
         }
     }
     let inst_idx = store.inner.instances.len() as u32;
@@ -150,6 +153,10 @@ pub(crate) fn instantiate<T>(
             index,
             type_id,
         });
+    }
+    for ty in &m.tags[m.num_imported_tags as usize..] {
+        tags.push(inner.tags.len() as u32);
+        inner.tags.push(ty.clone());
     }
     let func_ref = |f: u32| funcs[f as usize] as u64 + 1;
     for (i, ty) in m
@@ -202,7 +209,7 @@ pub(crate) fn instantiate<T>(
                 ExportIndex::Table(i) => Extern::Table(Table(tables[i as usize])),
                 ExportIndex::Memory(i) => Extern::Memory(Memory(memories[i as usize])),
                 ExportIndex::Global(i) => Extern::Global(Global(globals[i as usize])),
-                ExportIndex::Tag(_) => unreachable!("tags are rejected at decode"),
+                ExportIndex::Tag(i) => Extern::Tag(Tag(tags[i as usize])),
             };
             (name.clone(), e)
         })
@@ -236,6 +243,7 @@ pub(crate) fn instantiate<T>(
         tables,
         memories,
         globals,
+        tags,
         elems,
         datas_dropped: vec![false; m.datas.len()],
         exports,

@@ -7,7 +7,7 @@ mod func;
 mod instance;
 mod linker;
 
-pub use externals::{Extern, ExternRef, Global, Memory, MemoryAccessError, Table};
+pub use externals::{Extern, ExternRef, Global, Memory, MemoryAccessError, Table, Tag};
 pub use func::{Caller, Func, IntoFunc, TypedFunc, WasmParams, WasmResults, WasmTy};
 pub use instance::Instance;
 pub use linker::Linker;
@@ -71,6 +71,12 @@ pub(crate) struct GlobalEntity {
     pub ty: GlobalType,
 }
 
+/// A thrown exception.
+pub(crate) struct ExnEntity {
+    pub tag: u32,
+    pub payload: Box<[u64]>,
+}
+
 pub(crate) struct InstanceEntity {
     pub module: Arc<ModuleInner>,
     /// Store indices of the instance's functions, tables, memories and globals.
@@ -78,6 +84,8 @@ pub(crate) struct InstanceEntity {
     pub tables: Vec<u32>,
     pub memories: Vec<u32>,
     pub globals: Vec<u32>,
+    /// Store tag index of every tag (imported first).
+    pub tags: Vec<u32>,
     /// Element segments as raw references; dropped segments are empty.
     pub elems: Vec<Arc<[u64]>>,
     pub datas_dropped: Vec<bool>,
@@ -124,6 +132,11 @@ pub(crate) struct StoreInner {
     pub globals: Vec<GlobalEntity>,
     pub instances: Vec<InstanceEntity>,
     pub externrefs: Vec<Box<dyn Any + Send + Sync>>,
+    /// Exception tags: each one's type; identity is the index.
+    pub tags: Vec<crate::types::FuncType>,
+    /// Thrown exceptions: store tag index and payload (kept for the store's lifetime, as
+    /// externrefs are).
+    pub exns: Vec<ExnEntity>,
     pub fuel: u64,
     pub epoch_deadline: u64,
     pub limits: StoreLimits,
@@ -155,6 +168,8 @@ impl<T> Store<T> {
                 globals: Vec::new(),
                 instances: Vec::new(),
                 externrefs: Vec::new(),
+                tags: Vec::new(),
+                exns: Vec::new(),
                 fuel: 0,
                 epoch_deadline: 0,
                 limits: StoreLimits::default(),

@@ -9,8 +9,8 @@
 //! validated but not emitted.
 
 use crate::ir::{
-    Bin, BinImm, BranchTarget, CallIndirect, CmpBr, CmpBrImm, CompiledFunc, Load, MemAccess,
-    MemKind, Op, Reg, Store, Un,
+    Bin, BinImm, BranchTarget, CallIndirect, CmpBr, CmpBrImm, CompiledFunc, Handler, Load,
+    MemAccess, MemKind, Op, Reg, Store, Un,
 };
 use crate::module::ModuleInner;
 use wasmparser::{
@@ -80,6 +80,9 @@ struct Ctrl {
     fixups: Vec<Fixup>,
     /// The `if`'s false edge, patched at `else` or `end`.
     else_fixup: Option<usize>,
+    /// A `try_table`'s catch clauses (tag, with ref, `br_tables` index), covering the ops
+    /// from `loop_pc` to its `end`.
+    catches: Vec<(Option<u32>, bool, u32)>,
 }
 
 struct Translator<'m> {
@@ -88,6 +91,7 @@ struct Translator<'m> {
     br_tables: Vec<BranchTarget>,
     call_indirects: Vec<CallIndirect>,
     mem_accesses: Vec<MemAccess>,
+    handlers: Vec<Handler>,
     ctrl: Vec<Ctrl>,
     /// The operand stack; entry `i` has canonical slot `locals + i`.
     stack: Vec<Operand>,
@@ -134,6 +138,7 @@ pub(crate) fn translate_function(
         br_tables: Vec::new(),
         call_indirects: Vec::new(),
         mem_accesses: Vec::new(),
+        handlers: Vec::new(),
         ctrl: vec![Ctrl {
             kind: CtrlKind::Function,
             height: 0,
@@ -142,6 +147,7 @@ pub(crate) fn translate_function(
             loop_pc: 0,
             fixups: Vec::new(),
             else_fixup: None,
+            catches: Vec::new(),
         }],
         stack: Vec::new(),
         locals: num_params + num_locals,
@@ -173,6 +179,7 @@ pub(crate) fn translate_function(
         br_tables: t.br_tables.into(),
         call_indirects: t.call_indirects.into(),
         mem_accesses: t.mem_accesses.into(),
+        handlers: t.handlers.into(),
         num_params,
         num_locals,
         max_height: max_height as u32,
@@ -304,6 +311,7 @@ impl Translator<'_> {
             loop_pc: self.pc(),
             fixups: Vec::new(),
             else_fixup: None,
+            catches: Vec::new(),
         });
         self.last_result = None;
     }
@@ -690,7 +698,10 @@ impl Translator<'_> {
     fn translate(&mut self, op: Operator<'_>, offset: usize) -> Result<()> {
         if self.dead > 0 {
             match op {
-                Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } => {
+                Operator::Block { .. }
+                | Operator::Loop { .. }
+                | Operator::If { .. }
+                | Operator::TryTable { .. } => {
                     self.dead += 1;
                     return Ok(());
                 }
@@ -740,6 +751,40 @@ impl Translator<'_> {
                 self.last_result = None;
                 let at = self.ops.len() - 1;
                 self.ctrl.last_mut().expect("if frame").else_fixup = Some(at);
+            }
+            O::TryTable { try_table } => {
+                // Catch labels are relative to the block around the `try_table`.
+                self.materialize_all();
+                let mut catches = Vec::with_capacity(try_table.catches.len());
+                for c in &try_table.catches {
+                    use wasmparser::Catch;
+                    let (tag, with_ref, label) = match *c {
+                        Catch::One { tag, label } => (Some(tag), false, label),
+                        Catch::OneRef { tag, label } => (Some(tag), true, label),
+                        Catch::All { label } => (None, false, label),
+                        Catch::AllRef { label } => (None, true, label),
+                    };
+                    let (target, forward) = self.branch_target(label);
+                    let t = self.br_tables.len();
+                    self.br_tables.push(target);
+                    if let Some(idx) = forward {
+                        self.ctrl[idx].fixups.push(Fixup::Table(t));
+                    }
+                    catches.push((tag, with_ref, t as u32));
+                }
+                self.open(CtrlKind::Block, try_table.ty);
+                self.ctrl.last_mut().expect("try_table frame").catches = catches;
+            }
+            O::Throw { tag_index } => {
+                let n = self.module.tags[tag_index as usize].params().len() as u32;
+                let at = self.pop_canonical(n);
+                self.emit(Op::Throw { tag: tag_index, at });
+                self.dead = 1;
+            }
+            O::ThrowRef => {
+                let r = self.pop_reg();
+                self.emit(Op::ThrowRef { r });
+                self.dead = 1;
             }
             O::Else => self.translate_else(false)?,
             O::End => self.translate_end(false)?,
@@ -1038,6 +1083,15 @@ impl Translator<'_> {
         }
         let frame = self.ctrl.pop().expect("end closes a frame");
         let pc = self.pc();
+        for &(tag, with_ref, target) in &frame.catches {
+            self.handlers.push(Handler {
+                start: frame.loop_pc,
+                end: pc,
+                tag,
+                with_ref,
+                target,
+            });
+        }
         for f in frame.fixups.iter() {
             self.patch(*f, pc);
         }
