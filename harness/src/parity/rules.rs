@@ -294,11 +294,17 @@ impl ParityList {
         let mut stale = Vec::new();
         let mut check = |pattern: &str, what: &str| {
             let literal = pattern.split('*').next().unwrap_or("");
-            let suite_loaded = suites.iter().any(|s| {
-                let prefix = format!("{}/", s.id);
-                literal.starts_with(&prefix)
-                    || (pattern.contains('*') && prefix.starts_with(literal))
-            });
+            let suite_loaded = if pattern.contains('*') {
+                suites.iter().any(|s| {
+                    let prefix = format!("{}/", s.id);
+                    literal.starts_with(&prefix) || prefix.starts_with(literal)
+                })
+            } else {
+                // An exact test id names its suite: everything before its last `/`
+                // (`p1/rust/x` is suite `p1/rust`, not `p1`).
+                let suite = pattern.rsplit_once('/').map_or("", |(suite, _)| suite);
+                suites.iter().any(|s| s.id == suite)
+            };
             if !suite_loaded {
                 return;
             }
