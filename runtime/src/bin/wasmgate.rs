@@ -511,7 +511,21 @@ impl ServeCommand {
                 .local_addr()
                 .map_err(|e| Error::msg(e.to_string()))?;
             eprintln!("Serving HTTP on http://{local}/");
-            server.run(listener).await
+            // Ctrl-C (SIGINT) ends the server with status 0, as `wasmtime serve`.
+            let mut run = tokio::spawn(server.run(listener));
+            let mut ctrl_c = Box::pin(tokio::signal::ctrl_c());
+            std::future::poll_fn(|cx| {
+                use std::future::Future;
+                use std::task::Poll;
+                if let Poll::Ready(r) = std::pin::Pin::new(&mut run).poll(cx) {
+                    return Poll::Ready(r.map_err(|e| Error::msg(e.to_string())).and_then(|r| r));
+                }
+                match ctrl_c.as_mut().poll(cx) {
+                    Poll::Ready(_) => Poll::Ready(Ok(())),
+                    Poll::Pending => Poll::Pending,
+                }
+            })
+            .await
         })
         .map_err(|e| vec![e.to_string()])
     }

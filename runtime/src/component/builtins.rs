@@ -59,8 +59,13 @@ pub(crate) fn core_func<T: 'static>(
                     if task.results.is_some() {
                         return Err(Error::msg("`task.return` called twice"));
                     }
-                    task.results = Some(vals);
-                    Ok(())
+                    let hook = task.on_return.0.take();
+                    task.results = Some(vals.clone());
+                    drop(tasks);
+                    match hook {
+                        Some(h) => h(c.store.data_mut(), &vals),
+                        None => Ok(()),
+                    }
                 }),
             )
         }

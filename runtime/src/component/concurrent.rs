@@ -289,11 +289,31 @@ pub(crate) struct Table {
     free: Vec<u32>,
 }
 
+/// Runs when an async-lifted export calls `task.return`, with the store's data (as `Any`)
+/// and the results, while the task may keep running.
+pub(crate) type ReturnHook = Box<dyn FnOnce(&mut dyn std::any::Any, &[Val]) -> Result<()> + Send>;
+
+/// A [`ReturnHook`] slot.
+#[derive(Default)]
+pub(crate) struct OnReturn(pub Option<ReturnHook>);
+
+impl std::fmt::Debug for OnReturn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "OnReturn(hook)"
+        } else {
+            "OnReturn"
+        })
+    }
+}
+
 /// One async-lifted call in progress in an instance.
 #[derive(Default, Debug)]
 pub(crate) struct TaskCx {
     pub results: Option<Vec<Val>>,
     pub context: [u64; 2],
+    /// Called at `task.return`.
+    pub on_return: OnReturn,
 }
 
 fn bad_handle(idx: u32) -> Error {

@@ -315,7 +315,11 @@ fn call_lifted_async<T>(
     on_results: OnResults<'_, T>,
 ) -> Result<()> {
     let inst = &f.instance;
-    inst.tasks().push(concurrent::TaskCx::default());
+    let on_return = inst.take_next_on_return();
+    inst.tasks().push(concurrent::TaskCx {
+        on_return,
+        ..concurrent::TaskCx::default()
+    });
     let run = (|| -> Result<()> {
         let r = call_core(store, f.core, flat_args)?;
         if let Some(cb) = f.opts.callback {
@@ -593,6 +597,39 @@ impl Func {
                 Ok(())
             },
         )
+    }
+
+    /// Calls the function as [`Func::call`]; `on_return` gets the store's data and the
+    /// results as soon as they are known: for an async-lifted export at its `task.return`,
+    /// while the task goes on running (its event loop is driven until it exits, then this
+    /// returns), otherwise when the call is done.
+    pub fn call_with_on_return<S: AsContextMut>(
+        &self,
+        mut store: S,
+        params: &[Val],
+        results: &mut [Val],
+        on_return: impl FnOnce(&mut S::Data, &[Val]) -> Result<()> + Send + 'static,
+    ) -> Result<()>
+    where
+        S::Data: 'static,
+    {
+        let lifted = match self.rt::<S::Data>()? {
+            FuncRt::Lifted(f) if f.opts.async_ => Some(f.instance.clone()),
+            _ => None,
+        };
+        let Some(inst) = lifted else {
+            self.call(&mut store, params, results)?;
+            return on_return(store.as_store_mut().data_mut(), results);
+        };
+        inst.set_next_on_return(Some(Box::new(move |data, vals| {
+            let data = data
+                .downcast_mut::<S::Data>()
+                .ok_or_else(|| Error::msg("`task.return` hook: another store data type"))?;
+            on_return(data, vals)
+        })));
+        let r = self.call(&mut store, params, results);
+        inst.set_next_on_return(None);
+        r
     }
 
     /// A typed view of this function; fails if the types differ.

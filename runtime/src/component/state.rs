@@ -60,6 +60,8 @@ pub(crate) struct InstanceState {
     conc: Mutex<super::concurrent::Table>,
     /// The async-lifted calls in progress, innermost last.
     tasks: Mutex<Vec<super::concurrent::TaskCx>>,
+    /// The `task.return` hook of the next async-lifted call into this instance.
+    next_on_return: Mutex<super::concurrent::OnReturn>,
 }
 
 /// What dropping an owned handle asks the caller to do next.
@@ -79,6 +81,7 @@ impl InstanceState {
             inner: Mutex::new(inner),
             conc: Mutex::default(),
             tasks: Mutex::default(),
+            next_on_return: Mutex::default(),
         })
     }
 
@@ -94,6 +97,24 @@ impl InstanceState {
     /// The async-lifted calls in progress.
     pub(crate) fn tasks(&self) -> MutexGuard<'_, Vec<super::concurrent::TaskCx>> {
         self.tasks.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Sets (or with `None` clears) the `task.return` hook of the next async-lifted call.
+    pub(crate) fn set_next_on_return(&self, hook: Option<super::concurrent::ReturnHook>) {
+        self.next_on_return
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .0 = hook;
+    }
+
+    /// Takes the `task.return` hook of the next async-lifted call.
+    pub(crate) fn take_next_on_return(&self) -> super::concurrent::OnReturn {
+        std::mem::take(
+            &mut *self
+                .next_on_return
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()),
+        )
     }
 
     fn ancestors(&self) -> Vec<&InstanceState> {

@@ -11,8 +11,9 @@
 //! body is read from hyper on demand when the guest consumes it.
 //!
 //! Not yet: trailers crossing the host (a request's trailers are not sent, a received
-//! response's trailers future resolves to `none`), `https`, the `handler` export in
-//! `wasmgate serve`.
+//! response's trailers future resolves to `none`), `https`. `wasmgate serve` builds a
+//! served `request` with [`incoming_request`] and streams the guest's `response` with
+//! [`outgoing_response`] (its trailers are not sent either).
 
 use super::{name, ok};
 use crate::component::types::Type;
@@ -167,6 +168,23 @@ impl http_body::Body for PipeBody {
             }
         }
     }
+}
+
+impl Drop for PipeBody {
+    /// A body dropped before its end (a request never sent, a connection gone) did not go
+    /// out: its future resolves to an error.
+    fn drop(&mut self) {
+        if let Some(d) = self.done.take() {
+            d.write(sent_error(&ErrorCode::internal(
+                "the body was not transmitted",
+            )));
+        }
+    }
+}
+
+/// `err(code)` of a body's transmission future.
+fn sent_error(e: &ErrorCode) -> Val {
+    Val::Result(Err(Some(Box::new(e.lower().unwrap_or(Val::Option(None))))))
 }
 
 /// A response body from hyper, read by the guest; the trailers future resolves at its end.
@@ -889,7 +907,10 @@ fn client<T: WasiView + 'static>(linker: &mut Linker<T>) -> Result<()> {
             Ok(HostCall::Pending(Box::pin(async move {
                 let r = send(hreq, options).await;
                 if let Some(d) = done {
-                    d.write(ok());
+                    d.write(match &r {
+                        Ok(_) => ok(),
+                        Err(e) => sent_error(e),
+                    });
                 }
                 Ok(vec![match r {
                     Ok(resp) => {
@@ -903,4 +924,67 @@ fn client<T: WasiView + 'static>(linker: &mut Linker<T>) -> Result<()> {
             })))
         })?;
     Ok(())
+}
+
+/// A served request as an own `request` handle (for the `handler` export of
+/// `wasmgate serve`): method, `http` scheme, authority (the URI's, else `host`), path and
+/// headers from hyper; its body is read from hyper as the guest consumes it.
+pub(crate) fn incoming_request(
+    table: &mut crate::component::ResourceTable,
+    req: http::Request<HyperBody>,
+) -> Result<Val> {
+    let (parts, body) = req.into_parts();
+    let authority = parts.uri.authority().map(|a| a.to_string()).or_else(|| {
+        parts
+            .headers
+            .get(http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .map(str::to_string)
+    });
+    let path = parts
+        .uri
+        .path_and_query()
+        .map_or_else(|| "/".to_string(), |p| p.as_str().to_string());
+    let req = Request {
+        method: Method::from(&parts.method),
+        scheme: Some(Scheme::Http),
+        authority,
+        path_with_query: Some(path),
+        headers: Fields::new_immutable(parts.headers),
+        options: None,
+        body: Body::Host(body),
+    };
+    own(table.push(req)?)
+}
+
+/// The hyper response for what the `handler` export returned
+/// (`result<response, error-code>`): `Err` with a message for an `error-code`. A body the
+/// guest writes is streamed as written, also after `handle` returned.
+pub(crate) fn outgoing_response(
+    table: &mut crate::component::ResourceTable,
+    v: &Val,
+) -> Result<std::result::Result<http::Response<HyperBody>, String>> {
+    let resp = match v {
+        Val::Result(Ok(Some(r))) => match &**r {
+            Val::Resource(r) => r.clone().try_into_resource::<Response>()?,
+            _ => return Err(Error::msg("wasi:http/handler: expected a response")),
+        },
+        Val::Result(Err(e)) => return Ok(Err(format!("{e:?}"))),
+        _ => return Err(Error::msg("wasi:http/handler: expected a result")),
+    };
+    let mut resp = table.delete(resp)?;
+    resp.settle();
+    let body = match std::mem::replace(&mut resp.body, Body::Consumed) {
+        Body::Guest(mut g) => {
+            let done = g.done.take();
+            PipeBody { pipe: g.pipe, done }.boxed()
+        }
+        Body::Host(b) => b,
+        Body::Consumed => empty_body(),
+    };
+    let mut out = http::Response::new(body);
+    *out.status_mut() =
+        http::StatusCode::from_u16(resp.status).map_err(|e| Error::msg(e.to_string()))?;
+    *out.headers_mut() = resp.headers.map().clone();
+    Ok(Ok(out))
 }

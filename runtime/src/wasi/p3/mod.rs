@@ -10,7 +10,7 @@
 //! defined at 0.3.0.
 
 mod filesystem;
-mod http;
+pub(crate) mod http;
 
 pub(crate) mod sockets;
 
