@@ -106,12 +106,22 @@ pub fn run_export(component: &Component) -> Option<&str> {
 /// Calls the component's `wasi:cli/run#run`; its result as an exit status (0 for `ok`, 1
 /// for `err`). A guest calling `wasi:cli/exit#exit` ends the call with [`Error::exit`].
 pub fn run<T: 'static>(
-    mut store: impl AsContextMut<Data = T>,
+    store: impl AsContextMut<Data = T>,
     component: &Component,
     instance: &Instance,
 ) -> Result<i32> {
     let iface = run_export(component)
         .ok_or_else(|| Error::msg("the component does not export `wasi:cli/run`"))?;
+    call_run(store, instance, iface)
+}
+
+/// Calls `run` of the exported instance `iface` (`wasi:cli/run@0.2.x` or `@0.3.x`: both
+/// are `run: func() -> result`, the 0.3 one async-lifted, which the call handles).
+pub(crate) fn call_run<T: 'static>(
+    mut store: impl AsContextMut<Data = T>,
+    instance: &Instance,
+    iface: &str,
+) -> Result<i32> {
     let idx = instance
         .get_export_index(&store, None, iface)
         .and_then(|i| instance.get_export_index(&store, Some(&i), "run"))

@@ -44,21 +44,13 @@ pub fn run_export(component: &Component) -> Option<&str> {
 /// Calls the component's `wasi:cli/run#run` (an async export); its result as an exit
 /// status (0 for `ok`, 1 for `err`). `wasi:cli/exit` ends the call with [`Error::exit`].
 pub fn run<T: 'static>(
-    mut store: impl AsContextMut<Data = T>,
+    store: impl AsContextMut<Data = T>,
     component: &Component,
     instance: &Instance,
 ) -> Result<i32> {
     let iface = run_export(component)
         .ok_or_else(|| Error::msg("the component does not export `wasi:cli/run@0.3`"))?;
-    let idx = instance
-        .get_export_index(&store, None, iface)
-        .and_then(|i| instance.get_export_index(&store, Some(&i), "run"))
-        .ok_or_else(|| Error::msg(format!("`{iface}` exports no `run` function")))?;
-    let run = instance
-        .get_typed_func::<(), (std::result::Result<(), ()>,)>(&store, &idx)
-        .map_err(|e| e.context(format!("`{iface}#run`")))?;
-    let (status,) = run.call(&mut store, ())?;
-    Ok(if status.is_ok() { 0 } else { 1 })
+    super::p2::call_run(store, instance, iface)
 }
 
 /// Defines every implemented WASI 0.3 interface in `linker`.
