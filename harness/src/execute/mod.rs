@@ -143,6 +143,9 @@ fn live_mode(spec: &FixtureSpec, runner: &dyn Runner) -> Option<LiveMode> {
     } else {
         LiveMode::Command
     };
+    if runner.live_only_when_needed() && live_need(spec).is_none() {
+        return None;
+    }
     runner.live(mode).then_some(mode)
 }
 

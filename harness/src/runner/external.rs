@@ -416,6 +416,11 @@ impl ExternalRunner {
         &self.origin
     }
 
+    /// Uses `path` as the runtime binary (when the runner file's lookup found none).
+    pub fn set_binary(&mut self, path: PathBuf) {
+        self.binary = Ok(path);
+    }
+
     /// The binary, or why it cannot be used (not found, not executable), with how to
     /// install it.
     pub fn binary(&self) -> std::result::Result<&Path, &str> {
@@ -555,7 +560,9 @@ fn resolve_binary(spec: &BinarySpec) -> std::result::Result<PathBuf, String> {
     let how = format!("install: {}", spec.install);
     if let Some(var) = &spec.env {
         if let Some(value) = std::env::var_os(var).filter(|v| !v.is_empty()) {
-            let path = PathBuf::from(&value);
+            // Tests run in their own directories: a relative path is made absolute here.
+            let path = std::path::absolute(PathBuf::from(&value))
+                .unwrap_or_else(|_| PathBuf::from(&value));
             return check_executable(&path)
                 .map(|()| path.clone())
                 .map_err(|e| format!("{var}={}: {e} ({how})", path.display()));

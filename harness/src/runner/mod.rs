@@ -155,6 +155,11 @@ pub trait Runner: Send + Sync {
         let _ = proposal;
         false
     }
+    /// Whether a test runs live only when it needs to (a connection, a request, a signal,
+    /// a served component) and to completion otherwise; `false`: live whenever it can.
+    fn live_only_when_needed(&self) -> bool {
+        false
+    }
     /// Whether it offers live runs ([`Runner::spawn`]) of `mode`.
     fn live(&self, mode: LiveMode) -> bool {
         let _ = mode;

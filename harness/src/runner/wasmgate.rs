@@ -1,15 +1,23 @@
 //! Runner stage: the project's own runtime, wasmgate, in-process through its embedding API
 //! (`docs/API.md`): core modules with its preview 1 layer `wasmgate::wasi::p1`, components
 //! (told apart by their header) with `wasmgate::wasi::p2` and their `wasi:cli/run` export.
+//!
+//! Live runs (stdin written while the guest runs, connections to it, requests to a served
+//! component, SIGINT) need a process to talk to and signal: they run the wasmgate CLI of
+//! the same build (`wasmgate` beside the harness executable, or `$WASMGATE_CLI`) through the
+//! `wasmgate-cli` runner file. Without that binary such tests are skipped, saying so.
 
 use wasmgate::component::{self, Component, ResourceTable};
 use wasmgate::wasi::p2::{self, WasiCtxView, WasiView};
 use wasmgate::wasi::{InputPipe, OutputPipe, WasiCtx, WasiCtxBuilder};
 use wasmgate::{Config, Engine, Error, Linker, Module, Store, TrapCode};
 
-use super::{deadline_timer, GuestStatus, Invocation, Observed, Runner};
+use super::external::ExternalRunner;
+use super::{deadline_timer, GuestStatus, Invocation, LiveMode, LiveRun, Observed, Runner};
 use crate::suite::spec::Proposal;
 use crate::suite::WasiVersion;
+use std::path::PathBuf;
+use std::sync::OnceLock;
 
 /// wasmgate, with `wasmgate::wasi::p1::add_to_linker`.
 #[derive(Debug, Default)]
@@ -20,6 +28,35 @@ impl WasmgateRunner {
     pub fn new() -> Self {
         WasmgateRunner
     }
+}
+
+/// The wasmgate CLI for live runs, if there is one (see the module docs).
+fn cli() -> Option<&'static ExternalRunner> {
+    static CLI: OnceLock<Option<ExternalRunner>> = OnceLock::new();
+    CLI.get_or_init(|| {
+        let mut runner = ExternalRunner::load("wasmgate-cli").ok()?;
+        if std::env::var_os("WASMGATE_CLI").is_none() {
+            // The same build first: `target/<profile>/wasmgate` beside `harness`, or above
+            // a test executable in `target/<profile>/deps`; then `PATH` (the file's lookup).
+            if let Some(path) = beside_harness() {
+                runner.set_binary(path);
+            }
+        }
+        runner.binary().is_ok().then_some(runner)
+    })
+    .as_ref()
+}
+
+fn beside_harness() -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let dir = exe.parent()?;
+    let name = format!("wasmgate{}", std::env::consts::EXE_SUFFIX);
+    let found = [Some(dir), dir.parent()]
+        .into_iter()
+        .flatten()
+        .map(|d| d.join(&name))
+        .find(|p| p.is_file());
+    found
 }
 
 struct Host {
@@ -53,6 +90,21 @@ impl Runner for WasmgateRunner {
         // Sockets: loopback only (`--allow-net 127.0.0.0/8 --allow-net ::1`), which is all
         // a test can reach. HTTP: outgoing requests need no grant beyond sockets'.
         matches!(proposal, Proposal::Sockets | Proposal::Http)
+    }
+
+    fn live_only_when_needed(&self) -> bool {
+        true
+    }
+
+    fn live(&self, mode: LiveMode) -> bool {
+        cli().is_some_and(|cli| cli.live(mode))
+    }
+
+    fn spawn(&self, invocation: &Invocation, mode: LiveMode) -> Result<Box<dyn LiveRun>, String> {
+        match cli() {
+            Some(cli) => cli.spawn(invocation, mode),
+            None => Err("no wasmgate CLI for live runs (build it, or set WASMGATE_CLI)".into()),
+        }
     }
 
     fn run(&self, invocation: &Invocation, started: &dyn Fn()) -> Observed {

@@ -18,6 +18,7 @@ use super::types::Type;
 use super::values::Val;
 use crate::error::{Error, Result, TrapCode};
 use crate::store::Store;
+use std::any::Any;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -85,11 +86,16 @@ pub trait HostSink: Send {
 /// without writing.
 pub type HostFutureReader = Box<dyn FnOnce(Option<Val>) + Send>;
 
+/// A [`HostFutureReader`] that also gets the store's data (`T`, as `dyn Any`) when the
+/// guest writes the value, to take what it refers to out of the host's tables (a resource
+/// handle is only a number without them); `None` for a value never written.
+pub type HostFutureDataReader = Box<dyn FnOnce(Option<&mut dyn Any>, Option<Val>) + Send>;
+
 enum Reader {
     /// In a guest's handle table (or not handed out yet).
     Guest,
     Sink(Box<dyn HostSink>),
-    Future(HostFutureReader),
+    Future(HostFutureDataReader),
     Dropped,
 }
 
@@ -101,11 +107,21 @@ enum Writer {
     Dropped,
 }
 
+/// Makes a future's value on the store thread, when the guest reads it, from the store's
+/// data (`T` as `dyn Any`): to put what the value refers to into the host's tables first
+/// (a resource handle is only a number without them).
+pub type ValueMaker = Box<dyn FnOnce(&mut dyn Any) -> Result<Val> + Send>;
+
+enum FutureValue {
+    Val(Val),
+    Make(ValueMaker),
+}
+
 struct ChanState {
     reader: Reader,
     writer: Writer,
     /// A future's value, written by the host and not read yet.
-    value: Option<Val>,
+    value: Option<FutureValue>,
     /// Woken when a host writer makes progress.
     waker: Option<Waker>,
 }
@@ -191,6 +207,15 @@ pub struct FutureWriter(Arc<Chan>);
 impl FutureWriter {
     /// Resolves the future.
     pub fn write(self, v: Val) {
+        self.resolve(FutureValue::Val(v));
+    }
+
+    /// Resolves the future to what `make` returns when the guest reads it.
+    pub fn write_with(self, make: ValueMaker) {
+        self.resolve(FutureValue::Make(make));
+    }
+
+    fn resolve(self, v: FutureValue) {
         let mut st = self.0.lock();
         st.value = Some(v);
         if let Some(w) = st.waker.take() {
@@ -227,9 +252,14 @@ impl FutureAny {
 
     /// Takes a future the guest gave: `reader` gets its value.
     pub fn into_reader(self, reader: HostFutureReader) {
+        self.into_data_reader(Box::new(move |_, v| reader(v)));
+    }
+
+    /// Takes a future the guest gave: `reader` gets its value and the store's data.
+    pub fn into_data_reader(self, reader: HostFutureDataReader) {
         let mut st = self.0.lock();
         if matches!(st.writer, Writer::Dropped) {
-            reader(None);
+            reader(None, None);
             st.reader = Reader::Dropped;
         } else {
             st.reader = Reader::Future(reader);
@@ -417,7 +447,7 @@ fn load_elems(cx: &mut dyn AbiCx, ty: &Type, ptr: u32, n: u32) -> Result<Vec<Val
 }
 
 /// Tries to make progress on waitable `idx`; its event when it has one.
-fn try_event<T>(
+fn try_event<T: 'static>(
     store: &mut Store<T>,
     inst: &Arc<InstanceState>,
     idx: u32,
@@ -489,12 +519,17 @@ fn try_event<T>(
                     }
                 }
             };
+            let progress = match progress {
+                Progress::Make(make) => Progress::Values(vec![make(store.data_mut())?]),
+                p => p,
+            };
             let result = match progress {
                 Progress::Pending => {
                     *host_pending = true;
                     return Ok(None);
                 }
                 Progress::Guest => return Ok(None),
+                Progress::Make(_) => unreachable!("made into values above"),
                 Progress::HostReader => {
                     // The guest's write blocked before the host took the readable end.
                     *op = None;
@@ -505,7 +540,7 @@ fn try_event<T>(
                     } else {
                         (0..n).map(|_| Val::Tuple(Vec::new())).collect()
                     };
-                    let result = to_host_reader(&chan, vals, n);
+                    let result = to_host_reader(&chan, store.data_mut(), vals, n);
                     if result & 0xf == copy::DROPPED {
                         if let Waitable::End { done, .. } = &mut inst.conc().get(idx)?.w {
                             *done = true;
@@ -556,10 +591,12 @@ enum Progress {
     HostReader,
     Dropped,
     Values(Vec<Val>),
+    /// A future's value, to make with the store's data.
+    Make(ValueMaker),
 }
 
 /// Gives `n` elements the guest wrote to the channel's host reader; the copy's result.
-fn to_host_reader(chan: &Chan, vals: Vec<Val>, n: u32) -> u32 {
+fn to_host_reader(chan: &Chan, data: &mut dyn Any, vals: Vec<Val>, n: u32) -> u32 {
     let mut st = chan.lock();
     match std::mem::replace(&mut st.reader, Reader::Dropped) {
         Reader::Sink(mut sink) => match sink.write(vals) {
@@ -574,7 +611,7 @@ fn to_host_reader(chan: &Chan, vals: Vec<Val>, n: u32) -> u32 {
         },
         Reader::Future(r) => {
             st.writer = Writer::Dropped;
-            r(vals.into_iter().next());
+            r(Some(data), vals.into_iter().next());
             copy::COMPLETED
         }
         other => {
@@ -595,7 +632,10 @@ fn poll_host_writer(
     if future {
         if let Some(v) = st.value.take() {
             st.writer = Writer::Dropped;
-            return Progress::Values(vec![v]);
+            return match v {
+                FutureValue::Val(v) => Progress::Values(vec![v]),
+                FutureValue::Make(f) => Progress::Make(f),
+            };
         }
         return match st.writer {
             Writer::Dropped => Progress::Dropped,
@@ -631,7 +671,7 @@ fn poll_host_writer(
 }
 
 /// Waits for an event of waitable set `set` (blocking unless `poll`).
-pub(crate) fn wait<T>(
+pub(crate) fn wait<T: 'static>(
     store: &mut Store<T>,
     inst: &Arc<InstanceState>,
     set: u32,
@@ -666,7 +706,7 @@ pub(crate) fn wait<T>(
 }
 
 /// Waits until the copy or subtask `idx` has an event (for synchronous built-ins).
-fn wait_one<T>(
+fn wait_one<T: 'static>(
     store: &mut Store<T>,
     inst: &Arc<InstanceState>,
     idx: u32,
@@ -688,7 +728,7 @@ fn wait_one<T>(
 }
 
 /// The packed result of the callback ABI.
-pub(crate) fn callback_loop<T>(
+pub(crate) fn callback_loop<T: 'static>(
     store: &mut Store<T>,
     inst: &Arc<InstanceState>,
     callback: crate::store::Func,
@@ -881,7 +921,7 @@ pub(crate) mod builtins {
 
     /// `{stream,future}.{read,write}`.
     #[allow(clippy::too_many_arguments)]
-    pub fn copy<T>(
+    pub fn copy<T: 'static>(
         store: &mut Store<T>,
         inst: &Arc<InstanceState>,
         opts: &RtOpts,
@@ -930,7 +970,7 @@ pub(crate) mod builtins {
                 } else {
                     (0..n).map(|_| Val::Tuple(Vec::new())).collect()
                 };
-                to_host_reader(&chan, vals, n)
+                to_host_reader(&chan, store.data_mut(), vals, n)
             } else {
                 copy::DROPPED
             };
@@ -944,7 +984,7 @@ pub(crate) mod builtins {
         finish_or_block(store, inst, idx, is_async)
     }
 
-    fn finish_or_block<T>(
+    fn finish_or_block<T: 'static>(
         store: &mut Store<T>,
         inst: &Arc<InstanceState>,
         idx: u32,
@@ -998,7 +1038,7 @@ pub(crate) mod builtins {
         } else {
             match std::mem::replace(&mut st.reader, Reader::Dropped) {
                 Reader::Sink(mut s) => s.close(),
-                Reader::Future(r) => r(None),
+                Reader::Future(r) => r(None, None),
                 Reader::Guest => st.reader = Reader::Guest,
                 Reader::Dropped => {}
             }

@@ -202,7 +202,7 @@ fn check_resource(rt: &RtResource, v: &ResourceAny) -> Result<()> {
 pub(crate) type OnResults<'a, T> = &'a mut dyn FnMut(&mut Store<T>, Vec<Val>) -> Result<()>;
 
 /// Calls a component function: `caller` is the instance calling (None for the host).
-pub(crate) fn call_func<T>(
+pub(crate) fn call_func<T: 'static>(
     store: &mut Store<T>,
     func: &FuncRt<T>,
     caller: Option<&Arc<InstanceState>>,
@@ -226,7 +226,7 @@ pub(crate) fn call_func<T>(
     }
 }
 
-fn call_lifted<T>(
+fn call_lifted<T: 'static>(
     store: &mut Store<T>,
     f: &Lifted,
     caller: Option<&Arc<InstanceState>>,
@@ -244,7 +244,7 @@ fn call_lifted<T>(
     result
 }
 
-fn call_lifted_entered<T>(
+fn call_lifted_entered<T: 'static>(
     store: &mut Store<T>,
     f: &Lifted,
     args: &[Val],
@@ -307,7 +307,7 @@ fn call_lifted_entered<T>(
 
 /// An async-lifted call: the core function, then its callback loop until it exits; the
 /// results are what it gave `task.return`.
-fn call_lifted_async<T>(
+fn call_lifted_async<T: 'static>(
     store: &mut Store<T>,
     f: &Lifted,
     task: u64,
@@ -390,7 +390,11 @@ pub(crate) fn lower_func<T: 'static>(store: &mut Store<T>, lowered: Lowered<T>) 
 
 /// The body of a lowered import: lift the core arguments out of the caller, call, lower the
 /// results back (into the return pointer when they do not fit one core value).
-fn lower_trampoline<T>(store: &mut Store<T>, d: &Lowered<T>, raw: &mut [u64]) -> Result<()> {
+fn lower_trampoline<T: 'static>(
+    store: &mut Store<T>,
+    d: &Lowered<T>,
+    raw: &mut [u64],
+) -> Result<()> {
     d.instance.check_may_leave()?;
     let ty = &d.ty;
     let flat_params = ty.flat_params().len();
@@ -459,7 +463,11 @@ pub(crate) fn async_lowered_core_type(ty: &ComponentFunc) -> FuncType {
 
 /// An async-lowered import: the callee runs now; if it finishes, its results are stored
 /// and the call returns `RETURNED`, else a subtask is returned to wait for.
-fn lower_async_trampoline<T>(store: &mut Store<T>, d: &Lowered<T>, raw: &[u64]) -> Result<u32> {
+fn lower_async_trampoline<T: 'static>(
+    store: &mut Store<T>,
+    d: &Lowered<T>,
+    raw: &[u64],
+) -> Result<u32> {
     d.instance.check_may_leave()?;
     let ty = &d.ty;
     let flat_params = ty.flat_params().len();

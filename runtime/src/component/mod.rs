@@ -20,8 +20,8 @@ mod values;
 
 pub use abi::StringEncoding;
 pub use concurrent::{
-    ErrorContextAny, FutureAny, FutureWriter, HostCall, HostFutureReader, HostSink, HostSource,
-    StreamAny,
+    ErrorContextAny, FutureAny, FutureWriter, HostCall, HostFutureDataReader, HostFutureReader,
+    HostSink, HostSource, StreamAny, ValueMaker,
 };
 pub use decode::Component;
 pub use func::Func;

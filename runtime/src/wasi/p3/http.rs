@@ -10,16 +10,22 @@
 //! request's `future<result<_, error-code>>` when the body has gone out; the response's
 //! body is read from hyper on demand when the guest consumes it.
 //!
-//! Not yet: trailers crossing the host (a request's trailers are not sent, a received
-//! response's trailers future resolves to `none`), `https`. `wasmgate serve` builds a
-//! served `request` with [`incoming_request`] and streams the guest's `response` with
-//! [`outgoing_response`] (its trailers are not sent either).
+//! Trailers cross the host both ways. A guest body's trailers future is read when the guest
+//! writes it, on the store thread (`FutureAny::into_data_reader`): its `fields` are copied
+//! out of the resource table then (the handle stays, for a guest reading its own body back)
+//! and the hyper body sends them as its trailer frame after the data, waiting for them if
+//! the data ends first; trailers that resolve to an error abort the body, so a request
+//! whose trailers fail gets no response. Trailers hyper receives become a `fields` handle
+//! when the guest reads the trailers future (`FutureWriter::write_with`).
+//!
+//! Not yet: `https`. `wasmgate serve` builds a served `request` with [`incoming_request`]
+//! and streams the guest's `response` with [`outgoing_response`].
 
 use super::{name, ok};
 use crate::component::types::Type;
 use crate::component::{
     FutureAny, FutureWriter, HostCall, HostSink, HostSource, Linker, Resource, ResourceAny,
-    ResourceType, StoreContextMut, StreamAny, Val,
+    ResourceType, StoreContextMut, StreamAny, Val, ValueMaker,
 };
 use crate::component::{Lift, Lower};
 use crate::error::{Error, Result};
@@ -100,8 +106,64 @@ impl Drop for PipeSink {
     }
 }
 
-/// The guest's trailers future, once written (`None` while it has not been).
-type TrailersSlot = Arc<Mutex<Option<Option<Val>>>>;
+/// A guest body's trailers, for hyper.
+#[derive(Clone)]
+enum HostTrailers {
+    None,
+    Map(http::HeaderMap),
+    Error(ErrorCode),
+}
+
+/// A guest body's trailers future, once the guest wrote (or dropped) it.
+#[derive(Default)]
+struct TrailersCell {
+    /// What the guest wrote (`None`: dropped unwritten) and its host form; `None` while
+    /// pending.
+    value: Option<(Option<Val>, HostTrailers)>,
+    /// Woken when the value comes.
+    waker: Option<Waker>,
+}
+
+type TrailersSlot = Arc<Mutex<TrailersCell>>;
+
+/// The host form of a written `result<option<trailers>, error-code>`: the `fields` are
+/// copied out of `table` (the handle stays valid).
+fn host_trailers(table: &mut crate::component::ResourceTable, v: &Val) -> HostTrailers {
+    match v {
+        Val::Result(Ok(Some(inner))) => match &**inner {
+            Val::Option(Some(r)) => match &**r {
+                Val::Resource(r) => match r.clone().try_into_resource::<Fields>() {
+                    Ok(f) => match table.get(&f) {
+                        Ok(f) => HostTrailers::Map(f.map().clone()),
+                        Err(e) => HostTrailers::Error(ErrorCode::internal(e)),
+                    },
+                    Err(e) => HostTrailers::Error(ErrorCode::internal(e)),
+                },
+                _ => HostTrailers::None,
+            },
+            _ => HostTrailers::None,
+        },
+        Val::Result(Err(Some(e))) => HostTrailers::Error(
+            ErrorCode::lift((**e).clone())
+                .unwrap_or_else(|_| ErrorCode::internal("the trailers failed")),
+        ),
+        Val::Result(Err(None)) => HostTrailers::Error(ErrorCode::internal("the trailers failed")),
+        _ => HostTrailers::None,
+    }
+}
+
+/// Received trailers as the value of a guest's trailers future: a new immutable `fields`
+/// handle, made when the guest reads it (`T`, the store's data, holds the table).
+fn trailers_val<T: WasiView + 'static>(map: http::HeaderMap) -> ValueMaker {
+    Box::new(move |data| {
+        let data = data
+            .downcast_mut::<T>()
+            .ok_or_else(|| Error::msg("wasi:http: the store's data is not the WASI view"))?;
+        let fields = data.ctx().table.push(Fields::new_immutable(map))?;
+        let some = Val::Option(Some(Box::new(own(fields)?)));
+        Ok(Val::Result(Ok(Some(Box::new(some)))))
+    })
+}
 
 /// A body the guest made: its stream (if any), its trailers and the future reporting how
 /// the transmission ended.
@@ -119,7 +181,11 @@ enum Body {
 
 impl Body {
     /// Takes the guest's stream and trailers future now.
-    fn from_guest(contents: Option<StreamAny>, trailers: FutureAny, done: FutureWriter) -> Body {
+    fn from_guest<T: WasiView + 'static>(
+        contents: Option<StreamAny>,
+        trailers: FutureAny,
+        done: FutureWriter,
+    ) -> Body {
         let pipe = contents.map(|s| {
             let pipe = Pipe::default();
             s.into_sink(PipeSink(pipe.clone()));
@@ -127,8 +193,16 @@ impl Body {
         });
         let slot: TrailersSlot = Arc::default();
         let s = slot.clone();
-        trailers.into_reader(Box::new(move |v| {
-            *s.lock().unwrap_or_else(|e| e.into_inner()) = Some(v);
+        trailers.into_data_reader(Box::new(move |data, v| {
+            let host = match (&v, data.and_then(|d| d.downcast_mut::<T>())) {
+                (Some(v), Some(d)) => host_trailers(d.ctx().table, v),
+                _ => HostTrailers::None,
+            };
+            let mut cell = lock(&s);
+            cell.value = Some((v, host));
+            if let Some(w) = cell.waker.take() {
+                w.wake();
+            }
         }));
         Body::Guest(GuestBody {
             pipe,
@@ -138,10 +212,27 @@ impl Body {
     }
 }
 
-/// A guest body as a hyper body; `done` resolves at its end.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A guest body as a hyper body: its data, then its trailers (waited for); `done` resolves
+/// at its end.
 struct PipeBody {
     pipe: Option<Pipe>,
+    /// `None` once looked at.
+    trailers: Option<TrailersSlot>,
     done: Option<FutureWriter>,
+}
+
+impl PipeBody {
+    fn new(g: &mut GuestBody) -> Self {
+        PipeBody {
+            pipe: g.pipe.take(),
+            trailers: Some(g.trailers.clone()),
+            done: g.done.take(),
+        }
+    }
 }
 
 impl http_body::Body for PipeBody {
@@ -161,6 +252,29 @@ impl http_body::Body for PipeBody {
             Poll::Pending => Poll::Pending,
             Poll::Ready(Some(b)) => Poll::Ready(Some(Ok(http_body::Frame::data(Bytes::from(b))))),
             Poll::Ready(None) => {
+                this.pipe = None;
+                if let Some(slot) = &this.trailers {
+                    let mut cell = lock(slot);
+                    let Some((_, host)) = &cell.value else {
+                        cell.waker = Some(cx.waker().clone());
+                        return Poll::Pending;
+                    };
+                    let host = host.clone();
+                    drop(cell);
+                    this.trailers = None;
+                    match host {
+                        HostTrailers::None => {}
+                        HostTrailers::Map(m) => {
+                            return Poll::Ready(Some(Ok(http_body::Frame::trailers(m))))
+                        }
+                        HostTrailers::Error(e) => {
+                            if let Some(d) = this.done.take() {
+                                d.write(sent_error(&e));
+                            }
+                            return Poll::Ready(Some(Err(e)));
+                        }
+                    }
+                }
                 if let Some(d) = this.done.take() {
                     d.write(ok());
                 }
@@ -192,6 +306,10 @@ struct HyperSource {
     body: HyperBody,
     pending: VecDeque<u8>,
     trailers: Option<FutureWriter>,
+    /// The trailer frame, once received.
+    received: Option<http::HeaderMap>,
+    /// Makes the trailers future's value from a received map (generic over the store).
+    make: fn(http::HeaderMap) -> ValueMaker,
 }
 
 impl HyperSource {
@@ -212,7 +330,14 @@ impl HostSource for HyperSource {
             match http_body::Body::poll_frame(Pin::new(&mut self.body), cx) {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(None) => {
-                    self.finish(Val::Result(Ok(Some(Box::new(Val::Option(None))))));
+                    match self.received.take() {
+                        Some(map) => {
+                            if let Some(w) = self.trailers.take() {
+                                w.write_with((self.make)(map));
+                            }
+                        }
+                        None => self.finish(Val::Result(Ok(Some(Box::new(Val::Option(None)))))),
+                    }
                     return Poll::Ready(None);
                 }
                 Poll::Ready(Some(Err(e))) => {
@@ -220,11 +345,16 @@ impl HostSource for HyperSource {
                     self.finish(Val::Result(Err(Some(Box::new(v)))));
                     return Poll::Ready(None);
                 }
-                Poll::Ready(Some(Ok(frame))) => {
-                    if let Ok(data) = frame.into_data() {
-                        self.pending.extend(data.iter());
+                Poll::Ready(Some(Ok(frame))) => match frame.into_data() {
+                    Ok(data) => self.pending.extend(data.iter()),
+                    Err(frame) => {
+                        if let Ok(map) = frame.into_trailers() {
+                            self.received
+                                .get_or_insert_with(Default::default)
+                                .extend(map);
+                        }
                     }
-                }
+                },
             }
         }
     }
@@ -253,12 +383,8 @@ impl HostSource for PipeSource {
             Poll::Pending => Poll::Pending,
             Poll::Ready(Some(b)) => Poll::Ready(Some(b.into_iter().map(Val::U8).collect())),
             Poll::Ready(None) => {
-                let v = self
-                    .trailers
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .take();
-                if let (Some(w), Some(Some(v))) = (self.out.take(), v) {
+                let v = lock(&self.trailers).value.take().and_then(|(v, _)| v);
+                if let (Some(w), Some(v)) = (self.out.take(), v) {
                     w.write(v);
                 }
                 Poll::Ready(None)
@@ -563,7 +689,7 @@ fn body_args(args: &[Val], at: usize) -> Result<(Option<StreamAny>, FutureAny)> 
 
 /// `consume-body`: the body's stream and trailers future; `res` (the guest's report of
 /// how reading went) is read and ignored.
-fn consume(
+fn consume<T: WasiView + 'static>(
     body: Body,
     ty: &crate::component::types::ComponentFunc,
     res: Option<&Val>,
@@ -593,6 +719,8 @@ fn consume(
                 body,
                 pending: VecDeque::new(),
                 trailers: Some(writer),
+                received: None,
+                make: trailers_val::<T>,
             },
         ),
         Body::Consumed => return Err(Error::msg("wasi:http: the body was already consumed")),
@@ -650,7 +778,7 @@ fn request<T: WasiView + 'static>(linker: &mut Linker<T>) -> Result<()> {
             path_with_query: None,
             headers,
             options,
-            body: Body::from_guest(contents, trailers, done),
+            body: Body::from_guest::<T>(contents, trailers, done),
         };
         results[0] = Val::Tuple(vec![own(t.push(req)?)?, Val::Future(sent)]);
         Ok(())
@@ -755,7 +883,7 @@ fn request<T: WasiView + 'static>(linker: &mut Linker<T>) -> Result<()> {
         |mut s, ty, args, results| {
             let this: Res<Request> = arg(args, 0)?;
             let r = table(&mut s).delete(this)?;
-            results[0] = consume(r.body, &ty, args.get(1))?;
+            results[0] = consume::<T>(r.body, &ty, args.get(1))?;
             Ok(())
         },
     )?;
@@ -774,7 +902,7 @@ fn response<T: WasiView + 'static>(linker: &mut Linker<T>) -> Result<()> {
         let resp = Response {
             status: 200,
             headers,
-            body: Body::from_guest(contents, trailers, done),
+            body: Body::from_guest::<T>(contents, trailers, done),
             arrival: None,
         };
         results[0] = Val::Tuple(vec![own(t.push(resp)?)?, Val::Future(sent)]);
@@ -817,7 +945,7 @@ fn response<T: WasiView + 'static>(linker: &mut Linker<T>) -> Result<()> {
             let mut r = table(&mut s).delete(this)?;
             r.settle();
             let body = std::mem::replace(&mut r.body, Body::Consumed);
-            results[0] = consume(body, &ty, args.get(1))?;
+            results[0] = consume::<T>(body, &ty, args.get(1))?;
             Ok(())
         },
     )?;
@@ -859,17 +987,12 @@ fn outgoing(
     }
     let (body, done) = match std::mem::replace(&mut req.body, Body::Consumed) {
         Body::Guest(mut g) => {
-            let done = g.done.take();
-            match g.pipe {
-                Some(pipe) => (
-                    PipeBody {
-                        pipe: Some(pipe),
-                        done,
-                    }
-                    .boxed(),
-                    None,
-                ),
-                None => (empty_body(), done),
+            // No stream and no trailers (already known): an empty body, not chunked.
+            let no_trailers = matches!(lock(&g.trailers).value, Some((_, HostTrailers::None)));
+            if g.pipe.is_none() && no_trailers {
+                (empty_body(), g.done.take())
+            } else {
+                (PipeBody::new(&mut g).boxed(), None)
             }
         }
         Body::Host(b) => (b, None),
@@ -975,10 +1098,7 @@ pub(crate) fn outgoing_response(
     let mut resp = table.delete(resp)?;
     resp.settle();
     let body = match std::mem::replace(&mut resp.body, Body::Consumed) {
-        Body::Guest(mut g) => {
-            let done = g.done.take();
-            PipeBody { pipe: g.pipe, done }.boxed()
-        }
+        Body::Guest(mut g) => PipeBody::new(&mut g).boxed(),
         Body::Host(b) => b,
         Body::Consumed => empty_body(),
     };

@@ -14,9 +14,12 @@
 //! `stream<tcp-socket>` of `listen` makes sockets while the guest reads it, where no store
 //! is at hand, and a `tcp-socket` handle's representation is its index there.
 //!
-//! Policy, as in 0.2: creating a socket needs some allowed range; `connect` and `send` are
-//! checked against the remote address. `bind` is checked against the local address too,
-//! except that the unspecified address (`0.0.0.0` / `::`) is allowed (what it can reach is
+//! Policy: creating a socket and reading or setting its options reach no network, so they
+//! are always allowed (as wasmtime 47 did; the upstream `sockets-*-properties` tests declare
+//! no network proposal and expect them to work). Everything that binds or reaches an
+//! address needs some allowed range: `bind`, `listen` (an implicit bind), `connect` and
+//! `send`; with none they answer `access-denied`. `connect` and `send` are checked against
+//! the remote address. `bind` is checked against the local address too, except that the unspecified address (`0.0.0.0` / `::`) is allowed (what it can reach is
 //! checked per peer: connections and datagrams from other addresses are dropped); a refused
 //! address no interface has is still `address-not-bindable`, as the OS would say.
 
@@ -167,6 +170,9 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 /// The policy check of a local address (see the module docs).
 fn check_local(policy: &NetPolicy, addr: SocketAddr) -> SocketResult<()> {
+    if !policy.any() {
+        return Err(Code::AccessDenied.into());
+    }
     if addr.ip().to_canonical().is_unspecified() || policy.allows(addr.ip()) {
         return Ok(());
     }
@@ -218,10 +224,6 @@ impl std::fmt::Debug for TcpSocket {
 
 impl TcpSocket {
     fn new(family: Family, policy: NetPolicy) -> SocketResult<Self> {
-        // As the wasmtime CLI without network access: no sockets at all.
-        if !policy.any() {
-            return Err(Code::AccessDenied.into());
-        }
         let socket = match family {
             Family::Ipv4 => tokio::net::TcpSocket::new_v4()?,
             Family::Ipv6 => {
@@ -321,7 +323,10 @@ impl TcpSocket {
             return Err(Code::InvalidState.into());
         }
         // Unbound, the OS binds it to the unspecified address and an ephemeral port (allowed
-        // as an explicit bind to it is).
+        // as an explicit bind to it is, when any network use is; with none, no bind succeeded).
+        if !self.policy.any() {
+            return Err(Code::AccessDenied.into());
+        }
         let State::Default(socket) = std::mem::replace(&mut self.state, State::Closed) else {
             unreachable!("checked above")
         };
@@ -849,9 +854,6 @@ impl std::fmt::Debug for UdpSocket {
 
 impl UdpSocket {
     fn new(family: Family, policy: NetPolicy) -> SocketResult<Self> {
-        if !policy.any() {
-            return Err(Code::AccessDenied.into());
-        }
         let socket = block_on(async move {
             let socket = make_socket(family)?;
             // A new tokio socket is not writable until its reactor has seen it.
@@ -1151,6 +1153,28 @@ mod tests {
         assert_eq!(
             check_local(&policy, addr("192.0.2.1:0")),
             Err(Code::AddressNotBindable.into())
+        );
+        // No range at all: not even the unspecified address.
+        let none = NetPolicy::default();
+        assert_eq!(
+            check_local(&none, addr("0.0.0.0:0")),
+            Err(Code::AccessDenied.into())
+        );
+        assert_eq!(
+            check_local(&none, addr("[::]:0")),
+            Err(Code::AccessDenied.into())
+        );
+    }
+
+    #[test]
+    fn sockets_without_network_have_options_but_reach_nothing() {
+        let mut tcp = TcpSocket::new(Family::Ipv4, NetPolicy::default()).unwrap();
+        assert_eq!(tcp.listen().err(), Some(Code::AccessDenied.into()));
+        let mut tcp = TcpSocket::new(Family::Ipv4, NetPolicy::default()).unwrap();
+        let remote = "127.0.0.1:9".parse().unwrap();
+        assert_eq!(
+            tcp.start_connect(remote).err(),
+            Some(Code::AccessDenied.into())
         );
     }
 }
