@@ -59,8 +59,16 @@ pub(crate) fn core_func<T: 'static>(
                     if task.results.is_some() {
                         return Err(Error::msg("`task.return` called twice"));
                     }
+                    if task.cancelled {
+                        return Err(Error::msg("`task.return` after `task.cancel`"));
+                    }
                     let hook = task.on_return.0.take();
                     task.results = Some(vals.clone());
+                    if let Some(call) = &task.call {
+                        let mut c = concurrent::lock_call(call);
+                        c.results = Some(vals.clone());
+                        c.state = concurrent::subtask::RETURNED;
+                    }
                     drop(tasks);
                     match hook {
                         Some(h) => h(c.store.data_mut(), &vals),
@@ -72,7 +80,23 @@ pub(crate) fn core_func<T: 'static>(
         Builtin::TaskCancel => (
             vec![],
             vec![],
-            Arc::new(|_, _: &mut [u64]| Err(Error::msg("`task.cancel` is not supported yet"))),
+            Arc::new(move |_, _: &mut [u64]| {
+                let mut tasks = inst.tasks();
+                let task = tasks
+                    .last_mut()
+                    .ok_or_else(|| Error::msg("`task.cancel` outside of an async call"))?;
+                let call = task
+                    .call
+                    .clone()
+                    .filter(|c| concurrent::lock_call(c).cancel_delivered)
+                    .ok_or_else(|| Error::msg("`task.cancel` of a task that was not cancelled"))?;
+                if task.results.is_some() || task.cancelled {
+                    return Err(Error::msg("`task.cancel` of a task already resolved"));
+                }
+                task.cancelled = true;
+                concurrent::lock_call(&call).state = concurrent::subtask::CANCELLED_BEFORE_RETURNED;
+                Ok(())
+            }),
         ),
         Builtin::ContextGet(slot) | Builtin::ContextSet(slot) => {
             let slot = *slot as usize;
@@ -103,15 +127,25 @@ pub(crate) fn core_func<T: 'static>(
                 }),
             )
         }
-        Builtin::Backpressure => (vec![], vec![], Arc::new(|_, _: &mut [u64]| Ok(()))),
-        Builtin::Yield => (
-            vec![],
-            vec![I32],
-            Arc::new(|_, raw: &mut [u64]| {
-                raw[0] = 0;
-                Ok(())
-            }),
-        ),
+        Builtin::Backpressure(delta) => {
+            let delta = *delta;
+            (
+                vec![],
+                vec![],
+                Arc::new(move |_, _: &mut [u64]| b::backpressure(&inst, delta)),
+            )
+        }
+        Builtin::Yield(cancellable) => {
+            let cancellable = *cancellable;
+            (
+                vec![],
+                vec![I32],
+                Arc::new(move |c: Caller<'_, T>, raw: &mut [u64]| {
+                    raw[0] = concurrent::yield_now(c.store, &inst, cancellable)? as u64;
+                    Ok(())
+                }),
+            )
+        }
         Builtin::WaitableSetNew => (
             vec![],
             vec![I32],
@@ -157,14 +191,17 @@ pub(crate) fn core_func<T: 'static>(
             vec![],
             Arc::new(move |_, raw: &mut [u64]| b::subtask_drop(&inst, raw[0] as u32)),
         ),
-        Builtin::SubtaskCancel => (
-            vec![I32],
-            vec![I32],
-            Arc::new(move |_, raw: &mut [u64]| {
-                raw[0] = b::subtask_cancel(&inst, raw[0] as u32)? as u64;
-                Ok(())
-            }),
-        ),
+        Builtin::SubtaskCancel(is_async) => {
+            let is_async = *is_async;
+            (
+                vec![I32],
+                vec![I32],
+                Arc::new(move |c: Caller<'_, T>, raw: &mut [u64]| {
+                    raw[0] = b::subtask_cancel(c.store, &inst, raw[0] as u32, is_async)? as u64;
+                    Ok(())
+                }),
+            )
+        }
         Builtin::ChanNew { ty, future } => {
             let elem = match ty {
                 Some(Type::Stream(e) | Type::Future(e)) => e.as_deref().cloned(),

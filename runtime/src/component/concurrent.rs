@@ -12,7 +12,7 @@
 //! or dropped. Copies between two guest ends are not supported yet.
 
 use super::abi::{self, AbiCx};
-use super::func::{RtOpts, StoreCx};
+use super::func::{Lifted, RtOpts, StoreCx};
 use super::state::InstanceState;
 use super::types::Type;
 use super::values::Val;
@@ -38,6 +38,7 @@ pub(crate) mod event {
     pub const STREAM_WRITE: u32 = 3;
     pub const FUTURE_READ: u32 = 4;
     pub const FUTURE_WRITE: u32 = 5;
+    pub const TASK_CANCELLED: u32 = 6;
 }
 
 /// Copy results (the low 4 bits of a copy's packed result).
@@ -49,9 +50,16 @@ mod copy {
 
 /// Subtask states.
 pub(crate) mod subtask {
+    pub const STARTING: u32 = 0;
     pub const STARTED: u32 = 1;
     pub const RETURNED: u32 = 2;
+    pub const CANCELLED_BEFORE_STARTED: u32 = 3;
     pub const CANCELLED_BEFORE_RETURNED: u32 = 4;
+
+    /// Whether a subtask in `state` has resolved (returned or been cancelled).
+    pub fn resolved(state: u32) -> bool {
+        state >= RETURNED
+    }
 }
 
 /// A host future of a call's results.
@@ -124,6 +132,23 @@ struct ChanState {
     value: Option<FutureValue>,
     /// Woken when a host writer makes progress.
     waker: Option<Waker>,
+    /// A guest's copy waiting for the other guest end to rendezvous.
+    pending: Option<GuestBuf>,
+    /// The copy result the other side left for each end (`[writable, readable]`): the
+    /// result code and, unless the end's buffer is still `pending`, the elements copied.
+    ev: [Option<(u32, u32)>; 2],
+}
+
+/// The buffer of a guest copy waiting in a channel between two guest ends.
+struct GuestBuf {
+    inst: Arc<InstanceState>,
+    opts: RtOpts,
+    ptr: u32,
+    n: u32,
+    /// Elements copied into or out of it so far.
+    progress: u32,
+    /// A `read` (else a `write`).
+    reading: bool,
 }
 
 /// A stream or future: what both ends share.
@@ -141,6 +166,8 @@ impl Chan {
                 writer,
                 value: None,
                 waker: None,
+                pending: None,
+                ev: [None, None],
             }),
         })
     }
@@ -278,6 +305,8 @@ struct PendingOp {
 
 struct Subtask {
     fut: Option<HostFut>,
+    /// A call into a guest's async export: its shared state.
+    guest: Option<Arc<Mutex<CallState>>>,
     /// Lowers the results into the caller once they are in.
     deliver: Option<Deliver>,
     opts: RtOpts,
@@ -344,6 +373,53 @@ pub(crate) struct TaskCx {
     pub context: [u64; 2],
     /// Called at `task.return`.
     pub on_return: OnReturn,
+    /// For a call from another guest (async-lowered): the state its caller sees.
+    pub call: Option<Arc<Mutex<CallState>>>,
+    /// `task.cancel` was called.
+    pub cancelled: bool,
+}
+
+/// A call from one guest into another's async export, as both sides see it: the subtask
+/// state, the results once `task.return` gave them, and cancellation.
+#[derive(Default, Debug)]
+pub(crate) struct CallState {
+    pub state: u32,
+    pub results: Option<Vec<Val>>,
+    /// The caller called `subtask.cancel`.
+    pub cancel_requested: bool,
+    /// The callee was told (`TASK_CANCELLED`).
+    pub cancel_delivered: bool,
+}
+
+/// Locks a call's shared state.
+pub(crate) fn lock_call(c: &Mutex<CallState>) -> MutexGuard<'_, CallState> {
+    c.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// An async-lifted (callback) task that is not on the stack: suspended in its callback
+/// loop, or not started yet because of backpressure.
+pub(crate) struct GuestTask {
+    lifted: Arc<Lifted>,
+    /// The arguments of a call that has not started.
+    start: Option<Vec<Val>>,
+    cx: TaskCx,
+    /// The borrow scope (`InstanceState::begin_task`).
+    borrow: u64,
+    /// The callback code it suspended with (`YIELD`, or `WAIT` and its set).
+    packed: u32,
+    call: Arc<Mutex<CallState>>,
+}
+
+/// The async tasks of a store that are not on the stack (kept in the root instance).
+#[derive(Default)]
+pub(crate) struct Sched {
+    tasks: Vec<GuestTask>,
+}
+
+impl std::fmt::Debug for Sched {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Sched({} tasks)", self.tasks.len())
+    }
 }
 
 fn bad_handle(idx: u32) -> Error {
@@ -458,6 +534,34 @@ fn try_event<T: 'static>(
     let entry = table.get(idx)?;
     match &mut entry.w {
         Waitable::Subtask(st) => {
+            if let Some(call) = st.guest.clone() {
+                let (state, results) = {
+                    let mut c = lock_call(&call);
+                    if c.state == st.state {
+                        return Ok(None);
+                    }
+                    let results = if subtask::resolved(c.state) {
+                        c.results.take()
+                    } else {
+                        None
+                    };
+                    (c.state, results)
+                };
+                st.state = state;
+                st.delivered = true;
+                let deliver = if results.is_some() {
+                    st.deliver.take()
+                } else {
+                    None
+                };
+                let opts = st.opts.clone();
+                drop(table);
+                if let (Some(d), Some(vals)) = (deliver, results) {
+                    let mut scx = StoreCx::new(store, &opts, inst, None);
+                    d(&mut scx, vals)?;
+                }
+                return Ok(Some((event::SUBTASK, idx, state)));
+            }
             if let Some(fut) = st.fut.as_mut() {
                 let _enter = crate::wasi::block::enter();
                 match fut.as_mut().poll(cx) {
@@ -504,6 +608,38 @@ fn try_event<T: 'static>(
                 (true, true) => event::FUTURE_READ,
                 (true, false) => event::FUTURE_WRITE,
             };
+            {
+                // A copy between two guest ends: the other side leaves the result.
+                let mut st = chan.lock();
+                if let Some((result, mut progress)) = st.ev[readable as usize].take() {
+                    if st.pending.as_ref().is_some_and(|p| p.reading == readable) {
+                        progress = st.pending.take().map_or(0, |p| p.progress);
+                    }
+                    drop(st);
+                    *op = None;
+                    if result == copy::DROPPED {
+                        *done = true;
+                    }
+                    let packed = if future {
+                        result
+                    } else {
+                        result | (progress << 4)
+                    };
+                    return Ok(Some((code, idx, packed)));
+                }
+                if st.pending.as_ref().is_some_and(|p| p.reading == readable) {
+                    let guest_other = if readable {
+                        matches!(st.writer, Writer::Guest)
+                    } else {
+                        matches!(st.reader, Reader::Guest)
+                    };
+                    if guest_other {
+                        return Ok(None);
+                    }
+                    // The host took the other end since: its path below takes over.
+                    st.pending = None;
+                }
+            }
             let pending = op.as_ref().expect("checked");
             let (ptr, n, opts, already) =
                 (pending.ptr, pending.n, pending.opts.clone(), pending.done);
@@ -670,7 +806,25 @@ fn poll_host_writer(
     }
 }
 
-/// Waits for an event of waitable set `set` (blocking unless `poll`).
+/// Polls the members of waitable set `set` once: the first event.
+fn poll_set<T: 'static>(
+    store: &mut Store<T>,
+    inst: &Arc<InstanceState>,
+    set: u32,
+    cx: &mut Context<'_>,
+    host_pending: &mut bool,
+) -> Result<Option<(u32, u32, u32)>> {
+    let members = inst.conc().members(set);
+    for m in members {
+        if let Some(ev) = try_event(store, inst, m, cx, host_pending)? {
+            return Ok(Some(ev));
+        }
+    }
+    Ok(None)
+}
+
+/// Waits for an event of waitable set `set` (blocking unless `poll`); meanwhile the other
+/// tasks run.
 pub(crate) fn wait<T: 'static>(
     store: &mut Store<T>,
     inst: &Arc<InstanceState>,
@@ -686,15 +840,15 @@ pub(crate) fn wait<T: 'static>(
     let (tw, waker) = thread_waker();
     let mut cx = Context::from_waker(&waker);
     loop {
-        let members = inst.conc().members(set);
         let mut host_pending = false;
-        for m in members {
-            if let Some(ev) = try_event(store, inst, m, &mut cx, &mut host_pending)? {
-                return Ok(ev);
-            }
+        if let Some(ev) = poll_set(store, inst, set, &mut cx, &mut host_pending)? {
+            return Ok(ev);
         }
         if poll {
             return Ok((event::NONE, 0, 0));
+        }
+        if run_others(store, inst, &mut cx, &mut host_pending)? {
+            continue;
         }
         if !host_pending {
             return Err(Error::msg(
@@ -718,6 +872,9 @@ fn wait_one<T: 'static>(
         if let Some(ev) = try_event(store, inst, idx, &mut cx, &mut host_pending)? {
             return Ok(ev);
         }
+        if run_others(store, inst, &mut cx, &mut host_pending)? {
+            continue;
+        }
         if !host_pending {
             return Err(Error::msg(
                 "deadlock: waiting for a copy nothing can complete",
@@ -725,6 +882,197 @@ fn wait_one<T: 'static>(
         }
         park(&tw);
     }
+}
+
+/// Runs each task off the stack that can make progress once (a callback with its event,
+/// a call that may start now); whether any ran.
+pub(crate) fn run_others<T: 'static>(
+    store: &mut Store<T>,
+    inst: &InstanceState,
+    cx: &mut Context<'_>,
+    host_pending: &mut bool,
+) -> Result<bool> {
+    let n = inst.sched().tasks.len();
+    let mut progressed = false;
+    for _ in 0..n {
+        let task = {
+            let mut s = inst.sched();
+            if s.tasks.is_empty() {
+                break;
+            }
+            s.tasks.remove(0)
+        };
+        let (ran, rest) = step(store, task, cx, host_pending)?;
+        progressed |= ran;
+        if let Some(t) = rest {
+            inst.sched().tasks.push(t);
+        }
+    }
+    Ok(progressed)
+}
+
+/// Runs `f` as task `task` of its instance (its context current, the instance entered).
+fn run_in_task<T: 'static>(
+    store: &mut Store<T>,
+    task: &mut GuestTask,
+    f: impl FnOnce(&mut Store<T>) -> Result<Vec<u64>>,
+) -> Result<u32> {
+    let inst = task.lifted.instance.clone();
+    inst.set_entered(true);
+    inst.tasks().push(std::mem::take(&mut task.cx));
+    let r = f(store);
+    task.cx = inst.tasks().pop().unwrap_or_default();
+    inst.set_entered(false);
+    Ok(r?.first().copied().unwrap_or(0) as u32)
+}
+
+/// Makes one step of a task off the stack: whether it ran, and the task unless it exited.
+fn step<T: 'static>(
+    store: &mut Store<T>,
+    mut task: GuestTask,
+    cx: &mut Context<'_>,
+    host_pending: &mut bool,
+) -> Result<(bool, Option<GuestTask>)> {
+    let inst = task.lifted.instance.clone();
+    if inst.busy() {
+        return Ok((false, Some(task)));
+    }
+    if let Some(args) = task.start.take() {
+        if *inst.backpressure() > 0 {
+            task.start = Some(args);
+            return Ok((false, Some(task)));
+        }
+        let packed = start_task(store, &mut task, args)?;
+        return Ok((true, finish_step(task, packed)?));
+    }
+    let cancel = {
+        let mut c = lock_call(&task.call);
+        let now = c.cancel_requested && !c.cancel_delivered;
+        c.cancel_delivered |= now;
+        now
+    };
+    let ev = if cancel {
+        (event::TASK_CANCELLED, 0, 0)
+    } else if task.packed & 0xf == 1 {
+        (event::NONE, 0, 0)
+    } else {
+        match poll_set(store, &inst, task.packed >> 4, cx, host_pending)? {
+            Some(ev) => ev,
+            None => return Ok((false, Some(task))),
+        }
+    };
+    let callback = task
+        .lifted
+        .opts
+        .callback
+        .ok_or_else(|| Error::msg("a suspended task without a callback"))?;
+    let packed = run_in_task(store, &mut task, |s| {
+        super::call_core(s, callback, &[ev.0 as u64, ev.1 as u64, ev.2 as u64])
+    })?;
+    Ok((true, finish_step(task, packed)?))
+}
+
+/// Starts a call of `task` with `args`: its callback code.
+fn start_task<T: 'static>(
+    store: &mut Store<T>,
+    task: &mut GuestTask,
+    args: Vec<Val>,
+) -> Result<u32> {
+    let lifted = task.lifted.clone();
+    let inst = &lifted.instance;
+    lock_call(&task.call).state = subtask::STARTED;
+    task.borrow = inst.begin_task();
+    let ty = &lifted.ty;
+    let flat = {
+        let mut cx = StoreCx::new(store, &lifted.opts, inst, Some(task.borrow));
+        abi::lower_values(
+            &mut cx,
+            ty.param_types(),
+            ty.params_tuple(),
+            ty.flat_params().len(),
+            abi::MAX_FLAT_PARAMS,
+            &args,
+            None,
+        )?
+    };
+    run_in_task(store, task, |s| super::call_core(s, lifted.core, &flat))
+}
+
+/// After a task's core function or callback returned `packed`: the task unless it exited.
+fn finish_step(mut task: GuestTask, packed: u32) -> Result<Option<GuestTask>> {
+    match packed & 0xf {
+        0 => {
+            task.lifted.instance.end_task(task.borrow)?;
+            if task.cx.results.is_none() && !task.cx.cancelled {
+                return Err(Error::msg(
+                    "the async export exited without calling `task.return`",
+                ));
+            }
+            Ok(None)
+        }
+        1 | 2 => {
+            task.packed = packed;
+            Ok(Some(task))
+        }
+        code => Err(Error::msg(format!("invalid callback code {code}"))),
+    }
+}
+
+/// An async-lowered call of guest export `lifted` (async, with a callback): starts it now
+/// unless backpressure (or a task of its instance on the stack) makes it wait. The call's
+/// state, and the task to keep if it did not exit.
+pub(crate) fn call_guest_async<T: 'static>(
+    store: &mut Store<T>,
+    lifted: Arc<Lifted>,
+    args: Vec<Val>,
+) -> Result<Arc<Mutex<CallState>>> {
+    let call = Arc::new(Mutex::new(CallState::default()));
+    let inst = lifted.instance.clone();
+    let mut task = GuestTask {
+        lifted,
+        start: None,
+        cx: TaskCx {
+            call: Some(call.clone()),
+            ..TaskCx::default()
+        },
+        borrow: 0,
+        packed: 0,
+        call: call.clone(),
+    };
+    if inst.busy() || *inst.backpressure() > 0 {
+        task.start = Some(args);
+        inst.sched().tasks.push(task);
+        return Ok(call);
+    }
+    let packed = start_task(store, &mut task, args)?;
+    if let Some(t) = finish_step(task, packed)? {
+        inst.sched().tasks.push(t);
+    }
+    Ok(call)
+}
+
+/// `thread.yield`: lets the other tasks run once; whether the current task was cancelled
+/// (`cancellable` only).
+pub(crate) fn yield_now<T: 'static>(
+    store: &mut Store<T>,
+    inst: &Arc<InstanceState>,
+    cancellable: bool,
+) -> Result<u32> {
+    if cancellable {
+        let call = inst.tasks().last().and_then(|t| t.call.clone());
+        if let Some(call) = call {
+            let mut c = lock_call(&call);
+            if c.cancel_requested && !c.cancel_delivered {
+                c.cancel_delivered = true;
+                return Ok(1);
+            }
+        }
+    }
+    let (_tw, waker) = thread_waker();
+    let mut cx = Context::from_waker(&waker);
+    let mut host_pending = false;
+    run_others(store, inst, &mut cx, &mut host_pending)?;
+    Ok(0)
 }
 
 /// The packed result of the callback ABI.
@@ -739,7 +1087,10 @@ pub(crate) fn callback_loop<T: 'static>(
         let set = packed >> 4;
         let ev = match code {
             0 => return Ok(()),
-            1 => (event::NONE, 0, 0),
+            1 => {
+                yield_now(store, inst, false)?;
+                (event::NONE, 0, 0)
+            }
             2 => wait(store, inst, set, false)?,
             _ => return Err(Error::msg(format!("invalid callback code {code}"))),
         };
@@ -757,9 +1108,28 @@ pub(crate) fn add_subtask(
 ) -> u32 {
     inst.conc().add(Waitable::Subtask(Subtask {
         fut: Some(fut),
+        guest: None,
         deliver: Some(deliver),
         opts,
         state: subtask::STARTED,
+        delivered: true,
+    }))
+}
+
+/// Registers an async-lowered call of a guest export that has not resolved: its handle.
+pub(crate) fn add_guest_subtask(
+    inst: &InstanceState,
+    call: Arc<Mutex<CallState>>,
+    state: u32,
+    opts: RtOpts,
+    deliver: Deliver,
+) -> u32 {
+    inst.conc().add(Waitable::Subtask(Subtask {
+        fut: None,
+        guest: Some(call),
+        deliver: Some(deliver),
+        opts,
+        state,
         delivered: true,
     }))
 }
@@ -856,7 +1226,8 @@ pub(crate) mod builtins {
     pub fn subtask_drop(inst: &InstanceState, idx: u32) -> Result<()> {
         let mut t = inst.conc();
         match &t.get(idx)?.w {
-            Waitable::Subtask(s) if s.fut.is_none() && s.delivered => {}
+            Waitable::Subtask(s)
+                if s.fut.is_none() && s.delivered && subtask::resolved(s.state) => {}
             Waitable::Subtask(_) => {
                 return Err(Error::msg(
                     "cannot drop a subtask which has not yet resolved",
@@ -867,9 +1238,39 @@ pub(crate) mod builtins {
         t.remove(idx).map(drop)
     }
 
-    pub fn subtask_cancel(inst: &InstanceState, idx: u32) -> Result<u32> {
+    pub fn subtask_cancel<T: 'static>(
+        store: &mut Store<T>,
+        inst: &Arc<InstanceState>,
+        idx: u32,
+        is_async: bool,
+    ) -> Result<u32> {
         let mut t = inst.conc();
         match &mut t.get(idx)?.w {
+            Waitable::Subtask(s) if s.guest.is_some() => {
+                if s.delivered && subtask::resolved(s.state) {
+                    return Err(Error::msg("`subtask.cancel` of a subtask already resolved"));
+                }
+                let call = s.guest.clone().expect("checked");
+                drop(t);
+                cancel_guest_call(store, inst, &call)?;
+                let (_tw, waker) = thread_waker();
+                let mut cx = Context::from_waker(&waker);
+                loop {
+                    let mut host_pending = false;
+                    let ev = try_event(store, inst, idx, &mut cx, &mut host_pending)?;
+                    match ev {
+                        Some((_, _, state)) if subtask::resolved(state) => return Ok(state),
+                        Some(_) => continue,
+                        None if is_async => return Ok(BLOCKED),
+                        None => {
+                            let (_, _, state) = wait_one(store, inst, idx)?;
+                            if subtask::resolved(state) {
+                                return Ok(state);
+                            }
+                        }
+                    }
+                }
+            }
             Waitable::Subtask(s) => {
                 if s.fut.take().is_some() {
                     s.deliver = None;
@@ -880,6 +1281,54 @@ pub(crate) mod builtins {
             }
             _ => Err(bad_handle(idx)),
         }
+    }
+
+    /// Asks the callee of `call` to cancel: a call not started is dropped at once; a
+    /// suspended callee gets `TASK_CANCELLED` now.
+    fn cancel_guest_call<T: 'static>(
+        store: &mut Store<T>,
+        inst: &InstanceState,
+        call: &Arc<Mutex<CallState>>,
+    ) -> Result<()> {
+        let pos = inst
+            .sched()
+            .tasks
+            .iter()
+            .position(|t| Arc::ptr_eq(&t.call, call));
+        {
+            let mut c = lock_call(call);
+            if subtask::resolved(c.state) {
+                return Ok(());
+            }
+            if c.state == subtask::STARTING {
+                if let Some(p) = pos {
+                    inst.sched().tasks.remove(p);
+                }
+                c.state = subtask::CANCELLED_BEFORE_STARTED;
+                return Ok(());
+            }
+            c.cancel_requested = true;
+        }
+        if let Some(p) = pos {
+            let task = inst.sched().tasks.remove(p);
+            let (_tw, waker) = thread_waker();
+            let mut cx = Context::from_waker(&waker);
+            let mut host_pending = false;
+            let (_, rest) = step(store, task, &mut cx, &mut host_pending)?;
+            if let Some(t) = rest {
+                inst.sched().tasks.push(t);
+            }
+        }
+        Ok(())
+    }
+
+    /// `backpressure.inc` (`delta` 1) / `backpressure.dec` (-1).
+    pub fn backpressure(inst: &InstanceState, delta: i32) -> Result<()> {
+        let mut bp = inst.backpressure();
+        *bp = bp
+            .checked_add_signed(delta)
+            .ok_or_else(|| Error::msg("backpressure counter out of range"))?;
+        Ok(())
     }
 
     /// `{stream,future}.new`: `readable | writable << 32`.
@@ -951,6 +1400,19 @@ pub(crate) mod builtins {
             });
             chan.clone()
         };
+        let guest_other = {
+            let st = chan.lock();
+            if readable {
+                matches!(st.writer, Writer::Guest)
+            } else {
+                matches!(st.reader, Reader::Guest)
+            }
+        };
+        if guest_other {
+            return guest_copy(
+                store, inst, &chan, opts, is_async, future, readable, idx, ptr, n,
+            );
+        }
         if !readable {
             // The guest writes: a host reader takes everything at once.
             let mut st = chan.lock();
@@ -984,6 +1446,120 @@ pub(crate) mod builtins {
         finish_or_block(store, inst, idx, is_async)
     }
 
+    /// A copy whose other end is a guest's: rendezvous with its pending copy, or become
+    /// the pending one (`CanonicalABI.md`, `SharedStreamImpl` / `SharedFutureImpl`).
+    #[allow(clippy::too_many_arguments)]
+    fn guest_copy<T: 'static>(
+        store: &mut Store<T>,
+        inst: &Arc<InstanceState>,
+        chan: &Arc<Chan>,
+        opts: &RtOpts,
+        is_async: bool,
+        future: bool,
+        readable: bool,
+        idx: u32,
+        ptr: u32,
+        n: u32,
+    ) -> Result<u32> {
+        let mine = GuestBuf {
+            inst: inst.clone(),
+            opts: opts.clone(),
+            ptr,
+            n,
+            progress: 0,
+            reading: readable,
+        };
+        let mut st = chan.lock();
+        let Some(mut p) = st.pending.take() else {
+            st.pending = Some(mine);
+            drop(st);
+            return finish_or_block(store, inst, idx, is_async);
+        };
+        if Arc::ptr_eq(&p.inst, inst) && !none_or_number(chan.elem.as_ref()) {
+            return Err(Error::msg(
+                "a copy between two ends in one instance of a non-number type",
+            ));
+        }
+        let remain = p.n - p.progress;
+        let result = if remain > 0 {
+            let k = n.min(remain);
+            if k > 0 {
+                drop(st);
+                let (src, dst) = if readable { (&p, &mine) } else { (&mine, &p) };
+                transfer(store, chan, src, dst, k)?;
+                st = chan.lock();
+                p.progress += k;
+                if future {
+                    st.ev[p.reading as usize] = Some((copy::COMPLETED, p.progress));
+                } else {
+                    st.ev[p.reading as usize] = Some((copy::COMPLETED, 0));
+                    st.pending = Some(p);
+                }
+            } else {
+                st.pending = Some(p);
+            }
+            copy::COMPLETED | if future { 0 } else { k << 4 }
+        } else if !readable && n == 0 {
+            st.pending = Some(p);
+            copy::COMPLETED
+        } else {
+            st.ev[p.reading as usize] = Some((copy::COMPLETED, p.progress));
+            st.pending = Some(mine);
+            drop(st);
+            return finish_or_block(store, inst, idx, is_async);
+        };
+        drop(st);
+        let mut t = inst.conc();
+        if let Waitable::End { op, .. } = &mut t.get(idx)?.w {
+            *op = None;
+        }
+        Ok(result)
+    }
+
+    /// Copies `k` elements from `src` (after its progress) to `dst` (likewise).
+    fn transfer<T: 'static>(
+        store: &mut Store<T>,
+        chan: &Chan,
+        src: &GuestBuf,
+        dst: &GuestBuf,
+        k: u32,
+    ) -> Result<()> {
+        let Some(ty) = chan.elem.as_ref() else {
+            return Ok(());
+        };
+        let size = ty.size();
+        let vals = {
+            let mut cx = StoreCx::new(store, &src.opts, &src.inst, None);
+            load_elems(&mut cx, ty, src.ptr + src.progress * size, k)?
+        };
+        let mut cx = StoreCx::new(store, &dst.opts, &dst.inst, None);
+        abi::check_range(
+            &cx,
+            (dst.ptr + dst.progress * size) as u64,
+            k as u64 * size as u64,
+            TrapCode::MemoryOutOfBounds,
+        )?;
+        store_elems(&mut cx, ty, dst.ptr + dst.progress * size, &vals)
+    }
+
+    fn none_or_number(t: Option<&Type>) -> bool {
+        matches!(
+            t,
+            None | Some(
+                Type::U8
+                    | Type::S8
+                    | Type::U16
+                    | Type::S16
+                    | Type::U32
+                    | Type::S32
+                    | Type::U64
+                    | Type::S64
+                    | Type::Float32
+                    | Type::Float64
+            )
+        )
+    }
+
     fn finish_or_block<T: 'static>(
         store: &mut Store<T>,
         inst: &Arc<InstanceState>,
@@ -1005,12 +1581,38 @@ pub(crate) mod builtins {
     /// `{stream,future}.cancel-{read,write}`.
     pub fn cancel(inst: &InstanceState, future: bool, readable: bool, idx: u32) -> Result<u32> {
         let mut t = inst.conc();
-        let Waitable::End { op, .. } = end(&mut t, idx, future, readable)? else {
+        let Waitable::End { op, chan, done, .. } = end(&mut t, idx, future, readable)? else {
             unreachable!("checked")
         };
         let Some(p) = op.take() else {
             return Err(Error::msg("no copy in progress to cancel"));
         };
+        {
+            // Between two guest ends: a result already left for this end wins, else the
+            // pending buffer is taken back with the progress made.
+            let mut st = chan.lock();
+            let mine = st.pending.as_ref().is_some_and(|b| b.reading == readable);
+            let ev = st.ev[readable as usize].take();
+            let progress = if mine {
+                st.pending.take().map(|b| b.progress)
+            } else {
+                None
+            };
+            if let Some((result, prog)) = ev {
+                if result == copy::DROPPED {
+                    *done = true;
+                }
+                let prog = progress.unwrap_or(prog);
+                return Ok(if future { result } else { result | (prog << 4) });
+            }
+            if let Some(prog) = progress {
+                return Ok(if future {
+                    copy::CANCELLED
+                } else {
+                    copy::CANCELLED | (prog << 4)
+                });
+            }
+        }
         Ok(if future {
             copy::CANCELLED
         } else {
@@ -1030,6 +1632,10 @@ pub(crate) mod builtins {
         }
         drop(t);
         let mut st = chan.lock();
+        if st.pending.as_ref().is_some_and(|b| b.reading != readable) {
+            let b = st.pending.take().expect("checked");
+            st.ev[b.reading as usize] = Some((copy::DROPPED, b.progress));
+        }
         if readable {
             st.reader = Reader::Dropped;
             if matches!(st.writer, Writer::Source(_)) {

@@ -85,9 +85,10 @@ pub(crate) enum Builtin {
     TaskCancel,
     ContextGet(u32),
     ContextSet(u32),
-    /// `backpressure.inc/dec`: accepted, no effect (the host never sends concurrent calls).
-    Backpressure,
-    Yield,
+    /// `backpressure.inc` (1) / `backpressure.dec` (-1).
+    Backpressure(i32),
+    /// `thread.yield`, and whether it is cancellable.
+    Yield(bool),
     WaitableSetNew,
     WaitableSetWait {
         memory: u32,
@@ -96,7 +97,8 @@ pub(crate) enum Builtin {
     WaitableSetDrop,
     WaitableJoin,
     SubtaskDrop,
-    SubtaskCancel,
+    /// `subtask.cancel`, and whether it is `async`.
+    SubtaskCancel(bool),
     /// `{stream,future}.new`; `ty` is the stream or future type.
     ChanNew {
         ty: Option<Type>,
@@ -222,6 +224,7 @@ fn component_features(engine: &Engine) -> WasmFeatures {
         | WasmFeatures::COMPONENT_MODEL
         | WasmFeatures::CM_ASYNC
         | WasmFeatures::CM_MORE_ASYNC_BUILTINS
+        | WasmFeatures::CM_ASYNC_STACKFUL
         | WasmFeatures::CM_ERROR_CONTEXT
 }
 
@@ -818,8 +821,9 @@ fn builtin(f: &CanonicalFunction, offset: usize) -> Result<Option<(Builtin, RawT
         C::TaskCancel => plain(Builtin::TaskCancel),
         C::ContextGet { slot, .. } => plain(Builtin::ContextGet(*slot)),
         C::ContextSet { slot, .. } => plain(Builtin::ContextSet(*slot)),
-        C::BackpressureInc | C::BackpressureDec => plain(Builtin::Backpressure),
-        C::ThreadYield { .. } => plain(Builtin::Yield),
+        C::BackpressureInc => plain(Builtin::Backpressure(1)),
+        C::BackpressureDec => plain(Builtin::Backpressure(-1)),
+        C::ThreadYield { cancellable } => plain(Builtin::Yield(*cancellable)),
         C::WaitableSetNew => plain(Builtin::WaitableSetNew),
         C::WaitableSetWait { memory, .. } => plain(Builtin::WaitableSetWait {
             memory: *memory,
@@ -832,7 +836,7 @@ fn builtin(f: &CanonicalFunction, offset: usize) -> Result<Option<(Builtin, RawT
         C::WaitableSetDrop => plain(Builtin::WaitableSetDrop),
         C::WaitableJoin => plain(Builtin::WaitableJoin),
         C::SubtaskDrop => plain(Builtin::SubtaskDrop),
-        C::SubtaskCancel { .. } => plain(Builtin::SubtaskCancel),
+        C::SubtaskCancel { async_ } => plain(Builtin::SubtaskCancel(*async_)),
         C::StreamNew { ty } => chan(false, *ty),
         C::FutureNew { ty } => chan(true, *ty),
         C::StreamRead { options, .. } => copy(false, true, options)?,

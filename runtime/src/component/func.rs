@@ -489,10 +489,18 @@ fn lower_async_trampoline<T: 'static>(
         );
         (args, std::mem::take(&mut cx.lends))
     };
+    enum Started {
+        Host(HostCall),
+        /// A guest's async export with a callback: it runs on its own.
+        Guest(Arc<std::sync::Mutex<concurrent::CallState>>),
+    }
     let call = args.and_then(|args| match &d.callee {
         FuncRt::Host { func, ty } if func.async_func.is_some() => {
             let f = func.async_func.as_ref().expect("checked");
-            f(StoreContextMut(store), ty.clone(), args)
+            f(StoreContextMut(store), ty.clone(), args).map(Started::Host)
+        }
+        FuncRt::Lifted(f) if f.opts.async_ && f.opts.callback.is_some() => {
+            concurrent::call_guest_async(store, f.clone(), args).map(Started::Guest)
         }
         callee => {
             let mut out = None;
@@ -500,7 +508,7 @@ fn lower_async_trampoline<T: 'static>(
                 out = Some(r);
                 Ok(())
             })?;
-            Ok(HostCall::Ready(out.unwrap_or_default()))
+            Ok(Started::Host(HostCall::Ready(out.unwrap_or_default())))
         }
     });
     for idx in lends {
@@ -520,12 +528,38 @@ fn lower_async_trampoline<T: 'static>(
         .map(drop)
     };
     match call? {
-        HostCall::Ready(results) => {
+        Started::Guest(call) => {
+            let (state, results) = {
+                let mut c = concurrent::lock_call(&call);
+                let results = if concurrent::subtask::resolved(c.state) {
+                    c.results.take()
+                } else {
+                    None
+                };
+                (c.state, results)
+            };
+            if concurrent::subtask::resolved(state) {
+                if let Some(results) = results {
+                    let mut cx = StoreCx::new(store, &d.opts, &d.instance, None);
+                    deliver(&mut cx, results)?;
+                }
+                return Ok(state);
+            }
+            let h = concurrent::add_guest_subtask(
+                &d.instance,
+                call,
+                state,
+                d.opts.clone(),
+                Box::new(deliver),
+            );
+            Ok(state | (h << 4))
+        }
+        Started::Host(HostCall::Ready(results)) => {
             let mut cx = StoreCx::new(store, &d.opts, &d.instance, None);
             deliver(&mut cx, results)?;
             Ok(concurrent::subtask::RETURNED)
         }
-        HostCall::Pending(fut) => {
+        Started::Host(HostCall::Pending(fut)) => {
             let h = concurrent::add_subtask(&d.instance, fut, d.opts.clone(), Box::new(deliver));
             Ok(concurrent::subtask::STARTED | (h << 4))
         }

@@ -62,6 +62,11 @@ pub(crate) struct InstanceState {
     tasks: Mutex<Vec<super::concurrent::TaskCx>>,
     /// The `task.return` hook of the next async-lifted call into this instance.
     next_on_return: Mutex<super::concurrent::OnReturn>,
+    /// The async tasks not on the stack (used in the root instance only): suspended
+    /// callback tasks and calls waiting to start.
+    sched: Mutex<super::concurrent::Sched>,
+    /// The backpressure counter (`backpressure.inc` / `dec`).
+    backpressure: Mutex<u32>,
 }
 
 /// What dropping an owned handle asks the caller to do next.
@@ -82,6 +87,8 @@ impl InstanceState {
             conc: Mutex::default(),
             tasks: Mutex::default(),
             next_on_return: Mutex::default(),
+            sched: Mutex::default(),
+            backpressure: Mutex::default(),
         })
     }
 
@@ -115,6 +122,30 @@ impl InstanceState {
                 .lock()
                 .unwrap_or_else(|e| e.into_inner()),
         )
+    }
+
+    /// The root instance's scheduler of async tasks.
+    pub(crate) fn sched(&self) -> MutexGuard<'_, super::concurrent::Sched> {
+        let mut root = self;
+        while let Some(p) = root.parent.as_deref() {
+            root = p;
+        }
+        root.sched.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The backpressure counter.
+    pub(crate) fn backpressure(&self) -> MutexGuard<'_, u32> {
+        self.backpressure.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Whether a task of this instance is on the stack (its instance entered).
+    pub(crate) fn busy(&self) -> bool {
+        self.lock().entered
+    }
+
+    /// Marks this instance (alone) entered or left, for a task the scheduler resumes.
+    pub(crate) fn set_entered(&self, entered: bool) {
+        self.lock().entered = entered;
     }
 
     fn ancestors(&self) -> Vec<&InstanceState> {
