@@ -1,6 +1,8 @@
 //! Runner stage: the reference runner, wasmtime 48 + wasmtime-wasi, in-process: core
 //! modules with its preview 1, components (told apart by their header) with its preview 2
-//! and their `wasi:cli/run` export.
+//! and their `wasi:cli/run` export. A component exporting `wasi:cli/run@0.3.x` (an async
+//! export) is called concurrently (`run_concurrent`) with preview 2 imports (the project's
+//! P3 fixtures exercise the async ABI and print through WASI 0.2).
 //!
 //! It runs the same invocations as the wasmgate runner, so the harness itself is checked
 //! against a known-good runtime: a test that fails here points at the harness or the test.
@@ -44,7 +46,7 @@ impl Runner for WasmtimeRunner {
     }
 
     fn supports(&self, version: WasiVersion) -> bool {
-        matches!(version, WasiVersion::P1 | WasiVersion::P2)
+        matches!(version, WasiVersion::P1 | WasiVersion::P2 | WasiVersion::P3)
     }
 
     fn grants(&self, proposal: Proposal) -> bool {
@@ -76,6 +78,12 @@ fn run_module(
     config.epoch_interruption(true);
     // Behaviour does not depend on optimisation; compile time does, a lot in debug builds.
     config.cranelift_opt_level(OptLevel::None);
+    // The component-model async ABI, as far as wasmtime 48 has it (P3 fixtures).
+    config
+        .wasm_component_model_async(true)
+        .wasm_component_model_more_async_builtins(true)
+        .wasm_component_model_async_stackful(true)
+        .wasm_component_model_error_context(true);
     let engine = Engine::new(&config)?;
 
     let mut builder = WasiCtxBuilder::new();
@@ -142,6 +150,14 @@ fn run_component(
     use wasmtime::component::{Component, Linker};
     use wasmtime_wasi::p2::bindings::sync::Command;
     let component = Component::new(engine, invocation.module.as_slice())?;
+    let p3_run = component
+        .component_type()
+        .exports(engine)
+        .map(|(name, _)| name.to_owned())
+        .find(|name| name.starts_with("wasi:cli/run@0.3."));
+    if let Some(iface) = p3_run {
+        return run_p3_component(engine, invocation, wasi, started, &component, &iface);
+    }
     let mut linker: Linker<P2Host> = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
     let mut store = Store::new(
@@ -163,6 +179,56 @@ fn run_component(
         },
         Err(e) => Err((e, true)),
     };
+    drop(cancel);
+    Ok(status(outcome, invocation))
+}
+
+/// Runs an async `wasi:cli/run@0.3.x#run` export inside `run_concurrent`, with the
+/// preview 2 imports (async bindings).
+fn run_p3_component(
+    engine: &Engine,
+    invocation: &Invocation,
+    wasi: WasiCtx,
+    started: &dyn Fn(),
+    component: &wasmtime::component::Component,
+    iface: &str,
+) -> anyhow::Result<GuestStatus> {
+    use wasmtime::component::{Linker, Val};
+    let mut linker: Linker<P2Host> = Linker::new(engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+    let mut store = Store::new(
+        engine,
+        P2Host {
+            wasi,
+            table: ResourceTable::new(),
+        },
+    );
+    store.set_epoch_deadline(1);
+
+    started();
+    let timer_engine = engine.clone();
+    let cancel = deadline_timer(invocation.timeout, move || timer_engine.increment_epoch());
+    let outcome = wasmtime_wasi::runtime::in_tokio(async {
+        let instance = linker
+            .instantiate_async(&mut store, component)
+            .await
+            .map_err(|e| (e, true))?;
+        let func = instance
+            .get_export_index(&mut store, None, iface)
+            .and_then(|i| instance.get_export_index(&mut store, Some(&i), "run"))
+            .and_then(|i| instance.get_func(&mut store, i))
+            .ok_or_else(|| (wasmtime::Error::msg(format!("no `run` in `{iface}`")), true))?;
+        let mut results = [Val::Bool(false)];
+        store
+            .run_concurrent(async |a| func.call_concurrent(a, &[], &mut results).await)
+            .await
+            .and_then(|r| r)
+            .map_err(|e| (e, false))?;
+        Ok(match &results[0] {
+            Val::Result(Ok(_)) => 0,
+            _ => 1,
+        })
+    });
     drop(cancel);
     Ok(status(outcome, invocation))
 }
