@@ -1,8 +1,9 @@
 //! The engine and its configuration: which proposals are enabled, resource limits, fuel and
-//! epoch interruption, and the engine-wide registry of function types used by `call_indirect`.
+//! epoch interruption, and the engine-wide canonical type registry (`typereg`) that
+//! `call_indirect`, casts and import checks compare type ids through.
 
+use crate::typereg::Registry;
 use crate::types::FuncType;
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use wasmparser::WasmFeatures;
@@ -44,8 +45,9 @@ impl Default for Config {
 }
 
 /// The proposals the interpreter implements: WebAssembly 2.0 without SIMD, plus
-/// extended-const, tail calls, multiple memories, 64-bit memories and typed function
-/// references.
+/// extended-const, tail calls, multiple memories, 64-bit memories, typed function
+/// references, exception handling and garbage collection (GC objects are not collected before
+/// their store drops: see `store::gc`).
 fn default_features() -> WasmFeatures {
     let mut f = WasmFeatures::WASM2
         | WasmFeatures::EXTENDED_CONST
@@ -53,7 +55,8 @@ fn default_features() -> WasmFeatures {
         | WasmFeatures::MULTI_MEMORY
         | WasmFeatures::MEMORY64
         | WasmFeatures::FUNCTION_REFERENCES
-        | WasmFeatures::EXCEPTIONS;
+        | WasmFeatures::EXCEPTIONS
+        | WasmFeatures::GC;
     f.remove(WasmFeatures::SIMD);
     f
 }
@@ -100,7 +103,7 @@ impl Config {
     }
 }
 
-/// A shared engine: configuration, the epoch counter, and interned function types.
+/// A shared engine: configuration, the epoch counter, and the canonical type registry.
 #[derive(Clone)]
 pub struct Engine {
     pub(crate) inner: Arc<EngineInner>,
@@ -109,13 +112,7 @@ pub struct Engine {
 pub(crate) struct EngineInner {
     pub(crate) config: Config,
     epoch: AtomicU64,
-    types: Mutex<TypeRegistry>,
-}
-
-#[derive(Default)]
-struct TypeRegistry {
-    ids: HashMap<FuncType, u32>,
-    types: Vec<FuncType>,
+    types: Mutex<Registry>,
 }
 
 impl Default for Engine {
@@ -137,7 +134,7 @@ impl Engine {
             inner: Arc::new(EngineInner {
                 config: config.clone(),
                 epoch: AtomicU64::new(0),
-                types: Mutex::new(TypeRegistry::default()),
+                types: Mutex::new(Registry::new(config.features)),
             }),
         }
     }
@@ -156,15 +153,13 @@ impl Engine {
     pub fn same(a: &Engine, b: &Engine) -> bool {
         Arc::ptr_eq(&a.inner, &b.inner)
     }
-    /// The engine-wide id of a function type: equal types get equal ids.
+    /// The engine-wide canonical type registry (see `typereg`).
+    pub(crate) fn types(&self) -> std::sync::MutexGuard<'_, Registry> {
+        self.inner.types.lock().unwrap_or_else(|e| e.into_inner())
+    }
+    /// The engine-wide id of a host function type: the canonical id of the same type
+    /// written in a module.
     pub(crate) fn intern_type(&self, ty: &FuncType) -> u32 {
-        let mut reg = self.inner.types.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(&id) = reg.ids.get(ty) {
-            return id;
-        }
-        let id = reg.types.len() as u32;
-        reg.types.push(ty.clone());
-        reg.ids.insert(ty.clone(), id);
-        id
+        self.types().host_func_type(ty)
     }
 }

@@ -57,6 +57,18 @@ pub enum TrapCode {
     InvalidDiscriminant,
     /// The canonical ABI was given a pointer that is not aligned for its type.
     UnalignedPointer,
+    /// `ref.cast` of a reference that is not of the target type (GC).
+    CastFailure,
+    /// A struct access through a null reference (GC).
+    NullStructReference,
+    /// An array access through a null reference (GC).
+    NullArrayReference,
+    /// `i31.get_s` / `i31.get_u` of a null reference (GC).
+    NullI31Reference,
+    /// An array access or bulk array operation went out of bounds (GC).
+    ArrayOutOfBounds,
+    /// An array allocation larger than the engine allows (GC).
+    AllocationTooLarge,
 }
 
 impl TrapCode {
@@ -87,6 +99,12 @@ impl TrapCode {
             TrapCode::ListOutOfBounds => "list content out-of-bounds",
             TrapCode::InvalidDiscriminant => "invalid variant discriminant",
             TrapCode::UnalignedPointer => "unaligned pointer",
+            TrapCode::CastFailure => "cast failure",
+            TrapCode::NullStructReference => "null structure reference",
+            TrapCode::NullArrayReference => "null array reference",
+            TrapCode::NullI31Reference => "null i31 reference",
+            TrapCode::ArrayOutOfBounds => "out of bounds array access",
+            TrapCode::AllocationTooLarge => "allocation size too large",
         }
     }
 }

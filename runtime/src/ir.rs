@@ -211,6 +211,8 @@ macro_rules! define_ops {
             Throw { tag: u32, at: Reg },
             /// Rethrows the exception referenced by `r` (traps on null).
             ThrowRef { r: Reg },
+            /// A GC instruction: `gc_ops[i]`, executed out of line (`exec::gc`).
+            Gc(u32),
             $($un(Un),)*
             $($bin(Bin),)*
             $($bin_imm(BinImm),)*
@@ -312,6 +314,8 @@ pub(crate) struct CompiledFunc {
     pub mem_accesses: Box<[MemAccess]>,
     /// `try_table` catch clauses, innermost first.
     pub handlers: Box<[Handler]>,
+    /// Operands of `Op::Gc` (GC instructions).
+    pub gc_ops: Box<[crate::exec::gc::GcOp]>,
     /// Slots taken by parameters (they are the first locals).
     pub num_params: u32,
     /// Slots of declared locals after the parameters (zeroed on entry).

@@ -16,6 +16,7 @@ mod module;
 pub mod serve;
 mod store;
 mod translate;
+mod typereg;
 mod types;
 mod values;
 pub mod wasi;
@@ -32,5 +33,5 @@ pub use types::{
     ExportType, ExternType, FuncType, GlobalType, ImportType, MemoryType, Mutability, RefType,
     TableType, ValType,
 };
-pub use values::{Exn, Val};
+pub use values::{AnyRef, Exn, Val};
 pub use wasmparser::WasmFeatures;

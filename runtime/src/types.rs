@@ -23,6 +23,9 @@ pub enum ValType {
     ExternRef,
     /// Nullable exception reference (exception handling).
     ExnRef,
+    /// Nullable reference of the GC proposal's `any` hierarchy (`anyref`, `eqref`, `i31ref`,
+    /// `structref`, `arrayref`, concrete struct and array types).
+    AnyRef,
 }
 
 /// The element type of a table.
@@ -33,11 +36,16 @@ impl ValType {
     pub fn is_ref(self) -> bool {
         matches!(
             self,
-            ValType::FuncRef | ValType::ExternRef | ValType::ExnRef
+            ValType::FuncRef | ValType::ExternRef | ValType::ExnRef | ValType::AnyRef
         )
     }
 
-    pub(crate) fn from_wasm(ty: wasmparser::ValType) -> Option<ValType> {
+    /// The value type of a wasmparser type; `func_kind(i)` tells whether module type `i` (a
+    /// concrete heap type) is a function type (else a struct or array type).
+    pub(crate) fn from_wasm(
+        ty: wasmparser::ValType,
+        func_kind: &dyn Fn(u32) -> bool,
+    ) -> Option<ValType> {
         use wasmparser::ValType as W;
         Some(match ty {
             W::I32 => ValType::I32,
@@ -45,27 +53,37 @@ impl ValType {
             W::F32 => ValType::F32,
             W::F64 => ValType::F64,
             W::V128 => ValType::V128,
-            W::Ref(r) => Self::from_ref(r)?,
+            W::Ref(r) => Self::from_ref(r, func_kind)?,
         })
     }
 
-    pub(crate) fn from_ref(r: wasmparser::RefType) -> Option<ValType> {
-        // Without GC a concrete heap type is a function type: `(ref null? $t)` is a funcref
-        // (typed function references; nullability is checked by validation).
-        if r.is_func_ref() || r.is_concrete_type_ref() {
-            Some(ValType::FuncRef)
-        } else if r.is_extern_ref() {
-            Some(ValType::ExternRef)
-        } else if r.heap_type()
-            == (wasmparser::HeapType::Abstract {
-                shared: false,
-                ty: wasmparser::AbstractHeapType::Exn,
-            })
-        {
-            Some(ValType::ExnRef)
-        } else {
-            None
-        }
+    /// The top type of a reference type's hierarchy (see [`ValType::from_wasm`]).
+    pub(crate) fn from_ref(
+        r: wasmparser::RefType,
+        func_kind: &dyn Fn(u32) -> bool,
+    ) -> Option<ValType> {
+        use wasmparser::{AbstractHeapType as A, HeapType as H};
+        Some(match r.heap_type() {
+            H::Abstract { shared: true, .. } => return None,
+            H::Abstract { ty, .. } => match ty {
+                A::Func | A::NoFunc => ValType::FuncRef,
+                A::Extern | A::NoExtern => ValType::ExternRef,
+                A::Exn | A::NoExn => ValType::ExnRef,
+                A::Any | A::Eq | A::I31 | A::Struct | A::Array | A::None => ValType::AnyRef,
+                A::Cont | A::NoCont => return None,
+            },
+            H::Concrete(i) | H::Exact(i) => {
+                let is_func = match i.as_module_index() {
+                    Some(m) => func_kind(m),
+                    None => return None,
+                };
+                if is_func {
+                    ValType::FuncRef
+                } else {
+                    ValType::AnyRef
+                }
+            }
+        })
     }
 }
 
@@ -80,6 +98,7 @@ impl fmt::Display for ValType {
             ValType::FuncRef => "funcref",
             ValType::ExternRef => "externref",
             ValType::ExnRef => "exnref",
+            ValType::AnyRef => "anyref",
         })
     }
 }

@@ -24,6 +24,60 @@ pub enum Val {
     ExternRef(Option<ExternRef>),
     /// An exception reference, or null (exception handling).
     ExnRef(Option<Exn>),
+    /// A reference of the `any` hierarchy (GC): an i31, a struct, an array, or an internalized
+    /// external reference; or null.
+    AnyRef(Option<AnyRef>),
+}
+
+/// A non-null reference of the `any` hierarchy, in its raw slot form: an `i31` is the value
+/// with [`I31_TAG`] set (no allocation), an internalized host `externref` is its raw form with
+/// [`HOST_TAG`] set, anything else is a heap object's handle + 1 (see `store::gc`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct AnyRef(pub(crate) u64);
+
+/// Tag bit of an unboxed `i31` in a raw `any` slot.
+pub(crate) const I31_TAG: u64 = 1 << 63;
+/// Tag bit of an internalized host `externref` in a raw `any` slot (`any.convert_extern`).
+pub(crate) const HOST_TAG: u64 = 1 << 62;
+
+impl AnyRef {
+    /// An `i31` reference holding the low 31 bits of `v`.
+    pub fn from_i31(v: u32) -> AnyRef {
+        AnyRef(I31_TAG | (v & 0x7fff_ffff) as u64)
+    }
+    /// The `i31` value (its 31 bits, zero-extended), if this is an `i31`.
+    pub fn as_i31(&self) -> Option<u32> {
+        (self.0 & I31_TAG != 0).then_some(self.0 as u32 & 0x7fff_ffff)
+    }
+    /// An external reference internalized into the `any` hierarchy (`any.convert_extern`).
+    pub fn from_extern(e: ExternRef) -> AnyRef {
+        AnyRef(HOST_TAG | (e.0 as u64 + 1))
+    }
+    /// The external reference this one internalizes, if it is one.
+    pub fn as_extern(&self) -> Option<ExternRef> {
+        (self.0 & (I31_TAG | HOST_TAG) == HOST_TAG)
+            .then(|| ExternRef((self.0 & !HOST_TAG) as u32 - 1))
+    }
+    /// Whether this is a struct (a heap object of a struct type).
+    pub fn is_struct(&self, store: impl crate::AsContext) -> bool {
+        self.heap_kind(store) == Some(crate::typereg::Kind::Struct)
+    }
+    /// Whether this is an array.
+    pub fn is_array(&self, store: impl crate::AsContext) -> bool {
+        self.heap_kind(store) == Some(crate::typereg::Kind::Array)
+    }
+    fn heap_kind(&self, store: impl crate::AsContext) -> Option<crate::typereg::Kind> {
+        if self.0 & (I31_TAG | HOST_TAG) != 0 {
+            return None;
+        }
+        let store = store.as_store();
+        store
+            .inner
+            .gc
+            .objects
+            .get(self.0 as usize - 1)
+            .map(|o| o.ty.kind)
+    }
 }
 
 /// A caught or thrown exception in a store: its tag and payload live there.
@@ -42,6 +96,7 @@ impl Val {
             Val::FuncRef(_) => ValType::FuncRef,
             Val::ExternRef(_) => ValType::ExternRef,
             Val::ExnRef(_) => ValType::ExnRef,
+            Val::AnyRef(_) => ValType::AnyRef,
         }
     }
     /// The zero / null value of a type.
@@ -103,6 +158,7 @@ impl Val {
             Val::FuncRef(f) => f.map_or(0, |f| f.0 as u64 + 1),
             Val::ExternRef(e) => e.map_or(0, |e| e.0 as u64 + 1),
             Val::ExnRef(e) => e.map_or(0, |e| e.0 as u64 + 1),
+            Val::AnyRef(r) => r.map_or(0, |r| r.0),
         }
     }
 
@@ -116,6 +172,7 @@ impl Val {
             ValType::FuncRef => Val::FuncRef(raw.checked_sub(1).map(|i| Func(i as u32))),
             ValType::ExternRef => Val::ExternRef(raw.checked_sub(1).map(|i| ExternRef(i as u32))),
             ValType::ExnRef => Val::ExnRef(raw.checked_sub(1).map(|i| Exn(i as u32))),
+            ValType::AnyRef => Val::AnyRef((raw != 0).then_some(AnyRef(raw))),
         }
     }
 }
@@ -128,7 +185,13 @@ impl fmt::Display for Val {
             Val::F32(v) => write!(f, "{}", f32::from_bits(*v)),
             Val::F64(v) => write!(f, "{}", f64::from_bits(*v)),
             Val::V128(v) => write!(f, "{v:#034x}"),
-            Val::FuncRef(None) | Val::ExternRef(None) | Val::ExnRef(None) => write!(f, "null"),
+            Val::FuncRef(None) | Val::ExternRef(None) | Val::ExnRef(None) | Val::AnyRef(None) => {
+                write!(f, "null")
+            }
+            Val::AnyRef(Some(r)) => match r.as_i31() {
+                Some(v) => write!(f, "<i31 {v}>"),
+                None => write!(f, "<anyref>"),
+            },
             Val::ExnRef(Some(_)) => write!(f, "<exnref>"),
             Val::FuncRef(Some(_)) => write!(f, "<funcref>"),
             Val::ExternRef(Some(_)) => write!(f, "<externref>"),

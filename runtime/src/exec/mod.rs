@@ -3,6 +3,7 @@
 //! and resumed. [`run`] executes until the outermost frame returns or a host function must be
 //! called; the generic driver in `store::func` performs host calls and resumes.
 
+pub(crate) mod gc;
 mod numeric;
 
 use crate::error::{Error, TrapCode};
@@ -231,6 +232,14 @@ fn host_index(v: u64) -> usize {
     usize::try_from(v).unwrap_or(usize::MAX)
 }
 
+/// Whether a `call_indirect` callee of type `ty` matches the expected `want` by declared
+/// subtyping (GC): the slow path after the id comparison failed.
+#[cold]
+#[inline(never)]
+fn indirect_subtype(store: &StoreInner, ty: u32, want: u32) -> bool {
+    store.engine.types().id_sub(ty, want)
+}
+
 /// Runs the frames on `stack` from the innermost one, until the frame that was innermost at
 /// entry (depth `entry_depth`) returns or a host call is needed.
 pub(crate) fn run(
@@ -415,7 +424,8 @@ pub(crate) fn run(
                     trap!(TrapCode::UninitializedElement)
                 }
                 let func = (rf - 1) as u32;
-                if store.funcs[func as usize].type_id() != ci.type_id {
+                let ty = store.funcs[func as usize].type_id();
+                if ty != ci.type_id && !indirect_subtype(store, ty, ci.type_id) {
                     trap!(TrapCode::BadSignature)
                 }
                 func
@@ -596,6 +606,11 @@ pub(crate) fn run(
                     }
                     stack.frames.last_mut().expect("current frame").pc = pc_of!(ip);
                     return Ok(Exit::Throw((e - 1) as u32));
+                }
+                Op::Gc(i) => {
+                    if let Err(c) = gc::exec(store, inst, fr, &code.gc_ops[i as usize]) {
+                        trap!(c)
+                    }
                 }
                 Op::Copy { d, s } => r!(d) = r!(s),
                 Op::Const32 { d, v } => r!(d) = v as u64,

@@ -1,7 +1,10 @@
 //! Constant expressions (global initialisers, segment offsets, element items), decoded once
 //! into a small op list and evaluated at instantiation.
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, TrapCode};
+use crate::store::StoreInner;
+use crate::typereg::TypeInfo;
+use std::sync::Arc;
 use wasmparser::Operator;
 
 /// One operation of a constant expression.
@@ -18,6 +21,15 @@ pub(crate) enum ConstOp {
     I64Add,
     I64Sub,
     I64Mul,
+    // GC (extended constant expressions of Wasm 3.0); type operands are module type indices.
+    StructNew(u32),
+    StructNewDefault(u32),
+    ArrayNew(u32),
+    ArrayNewDefault(u32),
+    ArrayNewFixed(u32, u32),
+    RefI31,
+    AnyConvertExtern,
+    ExternConvertAny,
 }
 
 /// A decoded constant expression.
@@ -49,6 +61,21 @@ impl ConstExpr {
                 Operator::I64Add => ConstOp::I64Add,
                 Operator::I64Sub => ConstOp::I64Sub,
                 Operator::I64Mul => ConstOp::I64Mul,
+                Operator::StructNew { struct_type_index } => ConstOp::StructNew(struct_type_index),
+                Operator::StructNewDefault { struct_type_index } => {
+                    ConstOp::StructNewDefault(struct_type_index)
+                }
+                Operator::ArrayNew { array_type_index } => ConstOp::ArrayNew(array_type_index),
+                Operator::ArrayNewDefault { array_type_index } => {
+                    ConstOp::ArrayNewDefault(array_type_index)
+                }
+                Operator::ArrayNewFixed {
+                    array_type_index,
+                    array_size,
+                } => ConstOp::ArrayNewFixed(array_type_index, array_size),
+                Operator::RefI31 => ConstOp::RefI31,
+                Operator::AnyConvertExtern => ConstOp::AnyConvertExtern,
+                Operator::ExternConvertAny => ConstOp::ExternConvertAny,
                 other => {
                     return Err(Error::compile(
                         Some(offset),
@@ -60,21 +87,74 @@ impl ConstExpr {
         Ok(ConstExpr(ops.into()))
     }
 
-    /// Evaluates to a raw slot. `global` reads a global's raw value, `func` turns a function
-    /// index into a funcref handle.
+    /// Evaluates to a raw slot in an instance whose globals and functions have these store
+    /// indices (`types`: the module's canonical types, for GC allocations).
     pub(crate) fn eval(
         &self,
-        global: &dyn Fn(u32) -> u64,
-        func: &mut dyn FnMut(u32) -> u64,
-    ) -> u64 {
+        store: &mut StoreInner,
+        globals: &[u32],
+        funcs: &[u32],
+        types: &[Arc<TypeInfo>],
+    ) -> Result<u64, TrapCode> {
         let mut stack: Vec<u64> = Vec::with_capacity(2);
         for op in self.0.iter() {
             let v = match *op {
                 ConstOp::Const32(v) => v as u64,
                 ConstOp::Const64(v) => v,
                 ConstOp::RefNull => 0,
-                ConstOp::RefFunc(f) => func(f),
-                ConstOp::GlobalGet(g) => global(g),
+                ConstOp::RefFunc(f) => funcs[f as usize] as u64 + 1,
+                ConstOp::GlobalGet(g) => store.globals[globals[g as usize] as usize].value,
+                ConstOp::StructNew(t) => {
+                    let ty = &types[t as usize];
+                    let n = ty.fields.len();
+                    let fields = stack.split_off(stack.len() - n);
+                    let fields = fields
+                        .iter()
+                        .zip(ty.fields.iter())
+                        .map(|(v, s)| s.pack(*v))
+                        .collect();
+                    store.gc.alloc(ty.clone(), fields)?
+                }
+                ConstOp::StructNewDefault(t) => {
+                    let ty = &types[t as usize];
+                    store
+                        .gc
+                        .alloc(ty.clone(), vec![0; ty.fields.len()].into())?
+                }
+                ConstOp::ArrayNew(t) => {
+                    let n = stack.pop().unwrap_or(0);
+                    let v = stack.pop().unwrap_or(0);
+                    let ty = &types[t as usize];
+                    let n = store.gc.check_len(n)?;
+                    store
+                        .gc
+                        .alloc(ty.clone(), vec![ty.fields[0].pack(v); n].into())?
+                }
+                ConstOp::ArrayNewDefault(t) => {
+                    let n = stack.pop().unwrap_or(0);
+                    let n = store.gc.check_len(n)?;
+                    store
+                        .gc
+                        .alloc(types[t as usize].clone(), vec![0; n].into())?
+                }
+                ConstOp::ArrayNewFixed(t, n) => {
+                    let ty = &types[t as usize];
+                    let elems = stack.split_off(stack.len() - n as usize);
+                    let elems = elems.iter().map(|v| ty.fields[0].pack(*v)).collect();
+                    store.gc.alloc(ty.clone(), elems)?
+                }
+                ConstOp::RefI31 => {
+                    let v = stack.pop().unwrap_or(0);
+                    crate::values::I31_TAG | (v & 0x7fff_ffff)
+                }
+                ConstOp::AnyConvertExtern => {
+                    let v = stack.pop().unwrap_or(0);
+                    store.internalize(v)
+                }
+                ConstOp::ExternConvertAny => {
+                    let v = stack.pop().unwrap_or(0);
+                    store.externalize(v)
+                }
                 bin => {
                     let b = stack.pop().unwrap_or(0);
                     let a = stack.pop().unwrap_or(0);
@@ -90,6 +170,6 @@ impl ConstExpr {
             };
             stack.push(v);
         }
-        stack.pop().unwrap_or(0)
+        Ok(stack.pop().unwrap_or(0))
     }
 }

@@ -83,8 +83,18 @@ pub(crate) struct ModuleInner {
     pub bytes: Box<[u8]>,
     /// Module type index -> function type (None for non-function types).
     pub types: Vec<Option<FuncType>>,
-    /// Module type index -> engine-wide type id.
+    /// Module type index -> engine-wide (canonical) type id.
     pub type_ids: Vec<u32>,
+    /// Module type index -> whether it is a function type (else a struct or array type).
+    pub type_is_func: Vec<bool>,
+    /// Module type index -> its canonical type (kind, fields, supertypes).
+    pub gc_types: Vec<Arc<crate::typereg::TypeInfo>>,
+    /// Every global's exact type, concrete types as canonical ids (import checks).
+    pub precise_globals: Vec<wasmparser::ValType>,
+    /// Every table's exact element type.
+    pub precise_tables: Vec<wasmparser::RefType>,
+    /// Every tag's canonical function type id.
+    pub tag_ids: Vec<u32>,
     pub imports: Vec<Import>,
     /// Type index of every function (imported first).
     pub funcs: Vec<u32>,
@@ -286,6 +296,11 @@ fn decode(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner> {
         bytes: bytes.into(),
         types: Vec::new(),
         type_ids: Vec::new(),
+        type_is_func: Vec::new(),
+        gc_types: Vec::new(),
+        precise_globals: Vec::new(),
+        precise_tables: Vec::new(),
+        tag_ids: Vec::new(),
         imports: Vec::new(),
         funcs: Vec::new(),
         num_imported_funcs: 0,
@@ -326,9 +341,16 @@ fn decode(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner> {
             }
             ValidPayload::Ok | ValidPayload::End(_) => {}
         }
-        decode_payload(&mut m, engine, payload, bytes.as_ptr() as usize)?;
+        decode_payload(&mut m, payload, bytes.as_ptr() as usize)?;
     }
     m.compiled = (0..m.bodies.len()).map(|_| OnceLock::new()).collect();
+    // The module is valid: canonicalize its types engine-wide.
+    let canon = engine.types().canonicalize(bytes)?;
+    m.type_ids = canon.types.iter().map(|t| t.id).collect();
+    m.gc_types = canon.types;
+    m.precise_globals = canon.globals;
+    m.precise_tables = canon.tables;
+    m.tag_ids = canon.tags;
     Ok(m)
 }
 
@@ -336,26 +358,32 @@ fn unsupported(offset: usize, what: &str) -> Error {
     Error::compile(Some(offset), format!("{what} is not supported"))
 }
 
-fn val_type(ty: wasmparser::ValType, offset: usize) -> Result<ValType> {
-    ValType::from_wasm(ty).ok_or_else(|| unsupported(offset, &format!("value type {ty}")))
+fn val_type(m: &ModuleInner, ty: wasmparser::ValType, offset: usize) -> Result<ValType> {
+    let is_func = |i: u32| m.type_is_func.get(i as usize).copied().unwrap_or(true);
+    ValType::from_wasm(ty, &is_func).ok_or_else(|| unsupported(offset, &format!("value type {ty}")))
 }
 
-fn convert_func_type(ty: &wasmparser::FuncType, offset: usize) -> Result<FuncType> {
+fn convert_func_type(
+    m: &ModuleInner,
+    ty: &wasmparser::FuncType,
+    offset: usize,
+) -> Result<FuncType> {
     let params = ty
         .params()
         .iter()
-        .map(|t| val_type(*t, offset))
+        .map(|t| val_type(m, *t, offset))
         .collect::<Result<Vec<_>>>()?;
     let results = ty
         .results()
         .iter()
-        .map(|t| val_type(*t, offset))
+        .map(|t| val_type(m, *t, offset))
         .collect::<Result<Vec<_>>>()?;
     Ok(FuncType::new(params, results))
 }
 
-fn table_type(t: wasmparser::TableType, offset: usize) -> Result<TableType> {
-    let element = ValType::from_ref(t.element_type)
+fn table_type(m: &ModuleInner, t: wasmparser::TableType, offset: usize) -> Result<TableType> {
+    let is_func = |i: u32| m.type_is_func.get(i as usize).copied().unwrap_or(true);
+    let element = ValType::from_ref(t.element_type, &is_func)
         .ok_or_else(|| unsupported(offset, &format!("table element type {}", t.element_type)))?;
     if t.table64 {
         return Err(unsupported(offset, "a 64-bit table"));
@@ -367,9 +395,9 @@ fn table_type(t: wasmparser::TableType, offset: usize) -> Result<TableType> {
     })
 }
 
-fn global_type(t: wasmparser::GlobalType, offset: usize) -> Result<GlobalType> {
+fn global_type(m: &ModuleInner, t: wasmparser::GlobalType, offset: usize) -> Result<GlobalType> {
     Ok(GlobalType {
-        content: val_type(t.content_type, offset)?,
+        content: val_type(m, t.content_type, offset)?,
         mutability: if t.mutable {
             Mutability::Var
         } else {
@@ -379,12 +407,7 @@ fn global_type(t: wasmparser::GlobalType, offset: usize) -> Result<GlobalType> {
 }
 
 /// `base` is the address of the bytes being parsed, to turn data slices into ranges.
-fn decode_payload(
-    m: &mut ModuleInner,
-    engine: &Engine,
-    payload: Payload<'_>,
-    base: usize,
-) -> Result<()> {
+fn decode_payload(m: &mut ModuleInner, payload: Payload<'_>, base: usize) -> Result<()> {
     match payload {
         Payload::Version {
             encoding: Encoding::Component,
@@ -399,19 +422,27 @@ fn decode_payload(
         Payload::TypeSection(reader) => {
             for rec in reader.into_iter_with_offsets() {
                 let (offset, rec) = rec?;
-                for sub in rec.into_types() {
+                // A rec group's members may refer to each other: know their kinds first.
+                let subs: Vec<_> = rec.into_types().collect();
+                for sub in &subs {
+                    let is_func = matches!(
+                        sub.composite_type.inner,
+                        wasmparser::CompositeInnerType::Func(_)
+                    );
+                    m.type_is_func.push(is_func);
+                }
+                for sub in &subs {
                     let ty = match &sub.composite_type.inner {
                         wasmparser::CompositeInnerType::Func(f) => {
-                            Some(convert_func_type(f, offset)?)
+                            Some(convert_func_type(m, f, offset)?)
                         }
-                        _ => return Err(unsupported(offset, "a GC type")),
+                        wasmparser::CompositeInnerType::Struct(_)
+                        | wasmparser::CompositeInnerType::Array(_) => None,
+                        wasmparser::CompositeInnerType::Cont(_) => {
+                            return Err(unsupported(offset, "a continuation type"))
+                        }
                     };
-                    let id = ty
-                        .as_ref()
-                        .map(|t| engine.intern_type(t))
-                        .unwrap_or(u32::MAX);
                     m.types.push(ty);
-                    m.type_ids.push(id);
                 }
             }
         }
@@ -428,7 +459,7 @@ fn decode_payload(
                             })?)
                         }
                         TypeRef::Table(t) => {
-                            let t = table_type(t, offset)?;
+                            let t = table_type(m, t, offset)?;
                             m.tables.push(t);
                             m.num_imported_tables += 1;
                             ExternType::Table(t)
@@ -440,7 +471,7 @@ fn decode_payload(
                             ExternType::Memory(t)
                         }
                         TypeRef::Global(t) => {
-                            let t = global_type(t, offset)?;
+                            let t = global_type(m, t, offset)?;
                             m.globals.push(t);
                             m.num_imported_globals += 1;
                             ExternType::Global(t)
@@ -467,7 +498,8 @@ fn decode_payload(
         Payload::TableSection(reader) => {
             for table in reader.into_iter_with_offsets() {
                 let (offset, table) = table?;
-                m.tables.push(table_type(table.ty, offset)?);
+                let t = table_type(m, table.ty, offset)?;
+                m.tables.push(t);
                 m.table_inits.push(match table.init {
                     wasmparser::TableInit::RefNull => None,
                     wasmparser::TableInit::Expr(e) => Some(ConstExpr::decode(&e)?),
@@ -486,7 +518,8 @@ fn decode_payload(
         Payload::GlobalSection(reader) => {
             for g in reader.into_iter_with_offsets() {
                 let (offset, g) = g?;
-                m.globals.push(global_type(g.ty, offset)?);
+                let t = global_type(m, g.ty, offset)?;
+                m.globals.push(t);
                 m.global_inits.push(ConstExpr::decode(&g.init_expr)?);
             }
         }

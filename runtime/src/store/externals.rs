@@ -173,7 +173,12 @@ pub(crate) fn new_memory(store: &mut super::StoreInner, ty: MemoryType) -> Resul
     Ok(Memory(idx))
 }
 
-pub(crate) fn new_table(store: &mut super::StoreInner, ty: TableType, init: u64) -> Result<Table> {
+pub(crate) fn new_table(
+    store: &mut super::StoreInner,
+    ty: TableType,
+    precise: wasmparser::RefType,
+    init: u64,
+) -> Result<Table> {
     let n = usize::try_from(ty.minimum)
         .ok()
         .filter(|n| store.limits.table_elements.is_none_or(|l| *n <= l))
@@ -183,6 +188,7 @@ pub(crate) fn new_table(store: &mut super::StoreInner, ty: TableType, init: u64)
     store.tables.push(TableEntity {
         elems: vec![init; n],
         ty,
+        precise,
     });
     Ok(Table(idx))
 }
@@ -201,7 +207,15 @@ impl Table {
     /// A new table filled with `init`.
     pub fn new(mut store: impl AsContextMut, ty: TableType, init: Val) -> Result<Table> {
         check_val(ty.element, &init)?;
-        new_table(&mut store.as_store_mut().inner, ty, init.to_raw())
+        let precise = match crate::typereg::precise_of(ty.element) {
+            wasmparser::ValType::Ref(r) => r,
+            _ => {
+                return Err(Error::msg(
+                    "a table's element type must be a reference type",
+                ))
+            }
+        };
+        new_table(&mut store.as_store_mut().inner, ty, precise, init.to_raw())
     }
     /// The table's type (minimum = current size).
     pub fn ty(&self, store: impl AsContext) -> TableType {
@@ -251,6 +265,7 @@ impl Global {
         inner.globals.push(GlobalEntity {
             value: v.to_raw(),
             ty,
+            precise: crate::typereg::precise_of(ty.content),
         });
         Ok(Global(idx))
     }

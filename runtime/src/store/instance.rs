@@ -10,7 +10,7 @@ use super::{
 };
 use crate::error::{Error, Result, TrapCode};
 use crate::module::{ExportIndex, Module, SegmentMode};
-use crate::types::{ExternType, MemoryType, TableType};
+use crate::types::{ExternType, MemoryType, Mutability, TableType};
 use std::sync::Arc;
 
 /// An instantiated module in a store.
@@ -83,23 +83,64 @@ fn limits_match(actual_min: u64, actual_max: Option<u64>, min: u64, max: Option<
         }
 }
 
-fn check_import<T>(store: &Store<T>, expected: &ExternType, actual: &Extern) -> bool {
+/// Where an import's exact expected type is: its index in its module's index space.
+#[derive(Default)]
+struct ImportCounters {
+    funcs: usize,
+    tables: usize,
+    globals: usize,
+    tags: usize,
+}
+
+/// Whether `actual` matches the import's type: function types by canonical id with
+/// subtyping, globals by their exact value type (subtyping for immutable ones, equality for
+/// mutable ones), table element types exactly, tags by canonical id.
+fn check_import<T>(
+    store: &Store<T>,
+    m: &crate::module::ModuleInner,
+    at: &mut ImportCounters,
+    expected: &ExternType,
+    actual: &Extern,
+) -> bool {
+    let reg = store.inner.engine.types();
     match (expected, actual) {
-        (ExternType::Func(ft), Extern::Func(f)) => {
-            store.inner.funcs[f.0 as usize].type_id() == store.inner.engine.intern_type(ft)
+        (ExternType::Func(_), Extern::Func(f)) => {
+            let want = m.type_ids[m.funcs[at.funcs] as usize];
+            at.funcs += 1;
+            reg.id_sub(store.inner.funcs[f.0 as usize].type_id(), want)
         }
         (ExternType::Table(tt), Extern::Table(t)) => {
+            let want = m.precise_tables[at.tables];
+            at.tables += 1;
             let a: TableType = t.ty(store);
-            a.element == tt.element && limits_match(a.minimum, a.maximum, tt.minimum, tt.maximum)
+            let have = store.inner.tables[t.0 as usize].precise;
+            let (w, h) = (
+                wasmparser::ValType::Ref(want),
+                wasmparser::ValType::Ref(have),
+            );
+            reg.val_sub(h, w)
+                && reg.val_sub(w, h)
+                && limits_match(a.minimum, a.maximum, tt.minimum, tt.maximum)
         }
-        (ExternType::Memory(mt), Extern::Memory(m)) => {
-            let a: MemoryType = m.ty(store);
+        (ExternType::Memory(mt), Extern::Memory(mem)) => {
+            let a: MemoryType = mem.ty(store);
             a.memory64 == mt.memory64
                 && a.shared == mt.shared
                 && limits_match(a.minimum, a.maximum, mt.minimum, mt.maximum)
         }
-        (ExternType::Global(gt), Extern::Global(g)) => g.ty(store) == *gt,
-        (ExternType::Tag(tt), Extern::Tag(t)) => store.inner.tags[t.0 as usize] == *tt,
+        (ExternType::Global(gt), Extern::Global(g)) => {
+            let want = m.precise_globals[at.globals];
+            at.globals += 1;
+            let e = &store.inner.globals[g.0 as usize];
+            e.ty.mutability == gt.mutability
+                && reg.val_sub(e.precise, want)
+                && (gt.mutability == Mutability::Const || reg.val_sub(want, e.precise))
+        }
+        (ExternType::Tag(_), Extern::Tag(t)) => {
+            let want = m.tag_ids[at.tags];
+            at.tags += 1;
+            store.inner.tag_ids[t.0 as usize] == want
+        }
         _ => false,
     }
 }
@@ -125,8 +166,9 @@ pub(crate) fn instantiate<T>(
     let mut memories = Vec::with_capacity(m.memories.len());
     let mut globals = Vec::with_capacity(m.globals.len());
     let mut tags = Vec::with_capacity(m.tags.len());
+    let mut at = ImportCounters::default();
     for (import, actual) in m.imports.iter().zip(imports) {
-        if !check_import(store, &import.ty, actual) {
+        if !check_import(store, &m, &mut at, &import.ty, actual) {
             return Err(Error::link(format!(
                 "incompatible import type for `{}::{}`: expected {}, found {}",
                 import.module,
@@ -154,11 +196,11 @@ pub(crate) fn instantiate<T>(
             type_id,
         });
     }
-    for ty in &m.tags[m.num_imported_tags as usize..] {
+    for (i, ty) in m.tags.iter().enumerate().skip(m.num_imported_tags as usize) {
         tags.push(inner.tags.len() as u32);
         inner.tags.push(ty.clone());
+        inner.tag_ids.push(m.tag_ids[i]);
     }
-    let func_ref = |f: u32| funcs[f as usize] as u64 + 1;
     for (i, ty) in m
         .memories
         .iter()
@@ -168,38 +210,43 @@ pub(crate) fn instantiate<T>(
         let _ = i;
         memories.push(new_memory(inner, *ty)?.0);
     }
+    let types = &m.gc_types;
     // Globals in order: an initialiser may read any earlier global.
     for (i, init) in m.global_inits.iter().enumerate() {
         let ty = m.globals[m.num_imported_globals as usize + i];
-        let value = init.eval(
-            &|g| inner.globals[globals[g as usize] as usize].value,
-            &mut |f| func_ref(f),
-        );
+        let value = init
+            .eval(inner, &globals, &funcs, types)
+            .map_err(Error::trap)?;
         globals.push(inner.globals.len() as u32);
-        inner.globals.push(GlobalEntity { value, ty });
+        inner.globals.push(GlobalEntity {
+            value,
+            ty,
+            precise: m.precise_globals[m.num_imported_globals as usize + i],
+        });
     }
-    let global_val =
-        |inner: &super::StoreInner, g: u32| inner.globals[globals[g as usize] as usize].value;
     for (i, init) in m.table_inits.iter().enumerate() {
         let ty = m.tables[m.num_imported_tables as usize + i];
         let init = match init {
-            Some(e) => e.eval(&|g| global_val(inner, g), &mut |f| func_ref(f)),
+            Some(e) => e
+                .eval(inner, &globals, &funcs, types)
+                .map_err(Error::trap)?,
             None => 0,
         };
-        tables.push(new_table(inner, ty, init)?.0);
+        let precise = m.precise_tables[m.num_imported_tables as usize + i];
+        tables.push(new_table(inner, ty, precise, init)?.0);
     }
-    let elems: Vec<Arc<[u64]>> = m
-        .elems
-        .iter()
-        .map(|seg| match seg.mode {
+    let mut elems: Vec<Arc<[u64]>> = Vec::with_capacity(m.elems.len());
+    for seg in &m.elems {
+        elems.push(match seg.mode {
             SegmentMode::Declared => Arc::from([]),
             _ => seg
                 .items
                 .iter()
-                .map(|e| e.eval(&|g| global_val(inner, g), &mut |f| func_ref(f)))
-                .collect(),
-        })
-        .collect();
+                .map(|e| e.eval(inner, &globals, &funcs, types))
+                .collect::<Result<Arc<[u64]>, TrapCode>>()
+                .map_err(Error::trap)?,
+        });
+    }
     let exports = m
         .exports
         .iter()
@@ -215,28 +262,30 @@ pub(crate) fn instantiate<T>(
         })
         .collect();
     // Offsets are evaluated before any segment is applied.
-    let elem_offsets: Vec<Option<(u32, u64)>> = m
-        .elems
-        .iter()
-        .map(|seg| match &seg.mode {
+    let mut elem_offsets: Vec<Option<(u32, u64)>> = Vec::with_capacity(m.elems.len());
+    for seg in &m.elems {
+        elem_offsets.push(match &seg.mode {
             SegmentMode::Active { index, offset } => Some((
                 *index,
-                offset.eval(&|g| global_val(inner, g), &mut |f| func_ref(f)),
+                offset
+                    .eval(inner, &globals, &funcs, types)
+                    .map_err(Error::trap)?,
             )),
             _ => None,
-        })
-        .collect();
-    let data_offsets: Vec<Option<(u32, u64)>> = m
-        .datas
-        .iter()
-        .map(|seg| match &seg.mode {
+        });
+    }
+    let mut data_offsets: Vec<Option<(u32, u64)>> = Vec::with_capacity(m.datas.len());
+    for seg in &m.datas {
+        data_offsets.push(match &seg.mode {
             SegmentMode::Active { index, offset } => Some((
                 *index,
-                offset.eval(&|g| global_val(inner, g), &mut |f| func_ref(f)),
+                offset
+                    .eval(inner, &globals, &funcs, types)
+                    .map_err(Error::trap)?,
             )),
             _ => None,
-        })
-        .collect();
+        });
+    }
     inner.instances.push(InstanceEntity {
         module: m.clone(),
         funcs,

@@ -4,6 +4,7 @@
 
 mod externals;
 mod func;
+pub(crate) mod gc;
 mod instance;
 mod linker;
 
@@ -64,11 +65,15 @@ impl MemoryEntity {
 pub(crate) struct TableEntity {
     pub elems: Vec<u64>,
     pub ty: TableType,
+    /// The exact element type (concrete types as canonical ids), for import checks.
+    pub precise: wasmparser::RefType,
 }
 
 pub(crate) struct GlobalEntity {
     pub value: u64,
     pub ty: GlobalType,
+    /// The exact value type (concrete types as canonical ids), for import checks.
+    pub precise: wasmparser::ValType,
 }
 
 /// A thrown exception.
@@ -134,6 +139,10 @@ pub(crate) struct StoreInner {
     pub externrefs: Vec<Box<dyn Any + Send + Sync>>,
     /// Exception tags: each one's type; identity is the index.
     pub tags: Vec<crate::types::FuncType>,
+    /// Each tag's canonical function type id (import checks).
+    pub tag_ids: Vec<u32>,
+    /// GC heap objects (structs and arrays).
+    pub gc: gc::GcHeap,
     /// Thrown exceptions: store tag index and payload (kept for the store's lifetime, as
     /// externrefs are).
     pub exns: Vec<ExnEntity>,
@@ -169,6 +178,8 @@ impl<T> Store<T> {
                 instances: Vec::new(),
                 externrefs: Vec::new(),
                 tags: Vec::new(),
+                tag_ids: Vec::new(),
+                gc: gc::GcHeap::default(),
                 exns: Vec::new(),
                 fuel: 0,
                 epoch_deadline: 0,

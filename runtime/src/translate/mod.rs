@@ -17,6 +17,8 @@ use wasmparser::{
     BinaryReaderError, BlockType, FuncValidator, FunctionBody, Operator, ValidatorResources,
 };
 
+mod gc;
+
 type Result<T> = std::result::Result<T, TranslateError>;
 
 /// Why a body could not be translated: invalid, or using an unsupported feature.
@@ -92,6 +94,8 @@ struct Translator<'m> {
     call_indirects: Vec<CallIndirect>,
     mem_accesses: Vec<MemAccess>,
     handlers: Vec<Handler>,
+    /// Operands of the GC ops (`Op::Gc`).
+    gc_ops: Vec<crate::exec::gc::GcOp>,
     ctrl: Vec<Ctrl>,
     /// The operand stack; entry `i` has canonical slot `locals + i`.
     stack: Vec<Operand>,
@@ -139,6 +143,7 @@ pub(crate) fn translate_function(
         call_indirects: Vec::new(),
         mem_accesses: Vec::new(),
         handlers: Vec::new(),
+        gc_ops: Vec::new(),
         ctrl: vec![Ctrl {
             kind: CtrlKind::Function,
             height: 0,
@@ -180,6 +185,7 @@ pub(crate) fn translate_function(
         call_indirects: t.call_indirects.into(),
         mem_accesses: t.mem_accesses.into(),
         handlers: t.handlers.into(),
+        gc_ops: t.gc_ops.into(),
         num_params,
         num_locals,
         max_height: max_height as u32,
@@ -1294,12 +1300,7 @@ impl Translator<'_> {
             O::I64TruncSatF32U => self.unary(Op::I64TruncSatF32U),
             O::I64TruncSatF64S => self.unary(Op::I64TruncSatF64S),
             O::I64TruncSatF64U => self.unary(Op::I64TruncSatF64U),
-            other => {
-                return Err(TranslateError::new(
-                    format!("instruction {other:?} is not supported yet"),
-                    offset,
-                ))
-            }
+            other => return self.translate_gc(other, offset),
         }
         Ok(())
     }
