@@ -74,6 +74,9 @@ pub(crate) struct TypeInfo {
     pub elem_bytes: usize,
     /// The supertype chain, root first, this type last.
     pub supers: Box<[u32]>,
+    /// A function type's exact parameter types (concrete types as canonical ids), to check
+    /// reference arguments from the host.
+    pub params: Box<[wasmparser::ValType]>,
 }
 
 impl TypeInfo {
@@ -194,6 +197,10 @@ impl Registry {
             StorageType::I16 => Storage::I16,
             StorageType::Val(_) => Storage::Val,
         };
+        let params = match &sub.composite_type.inner {
+            CompositeInnerType::Func(f) => f.params().into(),
+            _ => Box::default(),
+        };
         let (kind, fields, elem_bytes) = match &sub.composite_type.inner {
             CompositeInnerType::Func(_) | CompositeInnerType::Cont(_) => {
                 (Kind::Func, Box::default(), 0)
@@ -215,6 +222,7 @@ impl Registry {
             fields,
             elem_bytes,
             supers: supers.into(),
+            params,
         });
         if self.infos.len() <= idx {
             self.infos.resize(idx + 1, None);

@@ -191,3 +191,46 @@ fn unknown_import_names_module_field_and_type() {
         "{msg}"
     );
 }
+
+#[test]
+fn gc_values_cross_the_api() {
+    let (mut store, i) = instance(
+        r#"(module
+            (type $pair (struct (field i32) (field i32)))
+            (func (export "make") (param i32 i32) (result anyref)
+              (struct.new $pair (local.get 0) (local.get 1)))
+            (func (export "sum") (param anyref) (result i32)
+              (local $p (ref $pair))
+              (local.set $p (ref.cast (ref $pair) (local.get 0)))
+              (i32.add (struct.get $pair 0 (local.get $p)) (struct.get $pair 1 (local.get $p))))
+            (func (export "first") (param (ref $pair)) (result i32)
+              (struct.get $pair 0 (local.get 0)))
+            (func (export "i31") (param i32) (result i31ref) (ref.i31 (local.get 0)))
+            (func (export "get") (param i31ref) (result i32) (i31.get_s (local.get 0))))"#,
+    );
+    let call = |store: &mut Store<()>, name: &str, args: &[Val]| {
+        let f = i.get_func(&*store, name).unwrap();
+        let mut out = [Val::I32(0)];
+        f.call(store, args, &mut out).map(|()| out[0])
+    };
+    let pair = call(&mut store, "make", &[Val::I32(2), Val::I32(40)]).unwrap();
+    let Val::AnyRef(Some(r)) = pair else {
+        panic!("expected a struct, got {pair:?}")
+    };
+    assert!(r.is_struct(&store) && !r.is_array(&store) && r.as_i31().is_none());
+    assert_eq!(call(&mut store, "sum", &[pair]).unwrap(), Val::I32(42));
+    // An i31 is not a $pair: the cast traps.
+    let small = Val::AnyRef(Some(AnyRef::from_i31(5)));
+    let trap = call(&mut store, "sum", &[small]).unwrap_err();
+    assert_eq!(
+        trap.as_trap().map(|t| t.code()),
+        Some(TrapCode::CastFailure)
+    );
+    // The host's arguments are checked against the exact parameter types.
+    assert_eq!(call(&mut store, "first", &[pair]).unwrap(), Val::I32(2));
+    assert!(call(&mut store, "first", &[small]).is_err());
+    assert!(call(&mut store, "first", &[Val::AnyRef(None)]).is_err());
+    let v = call(&mut store, "i31", &[Val::I32(-3)]).unwrap();
+    assert_eq!(v, Val::AnyRef(Some(AnyRef::from_i31(-3i32 as u32))));
+    assert_eq!(call(&mut store, "get", &[v]).unwrap(), Val::I32(-3));
+}

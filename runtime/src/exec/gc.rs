@@ -11,6 +11,7 @@ use crate::store::StoreInner;
 use crate::typereg::{Kind, Storage, TypeInfo};
 use crate::values::{HOST_TAG, I31_TAG};
 use std::sync::Arc;
+use wasmparser::types::TypeIdentifier;
 
 /// How a packed field or element is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,6 +109,29 @@ pub(crate) enum GcKind {
 pub(crate) struct GcOp {
     pub kind: GcKind,
     pub at: Reg,
+}
+
+/// The cast target of an exact (canonicalized) reference type.
+pub(crate) fn target_of(reg: &crate::typereg::Registry, r: wasmparser::RefType) -> CastTarget {
+    use wasmparser::{AbstractHeapType as A, HeapType as H};
+    let heap = match r.heap_type() {
+        H::Abstract { ty, .. } => match ty {
+            A::Any | A::Func | A::Extern | A::Exn | A::Cont => CastHeap::Top,
+            A::None | A::NoFunc | A::NoExtern | A::NoExn | A::NoCont => CastHeap::Bottom,
+            A::Eq => CastHeap::Eq,
+            A::I31 => CastHeap::I31,
+            A::Struct => CastHeap::Struct,
+            A::Array => CastHeap::Array,
+        },
+        H::Concrete(i) | H::Exact(i) => match i.as_core_type_id() {
+            Some(id) => CastHeap::Concrete(reg.info(id.index() as u32)),
+            None => CastHeap::Top,
+        },
+    };
+    CastTarget {
+        nullable: r.is_nullable(),
+        heap,
+    }
 }
 
 #[inline]

@@ -345,6 +345,9 @@ impl Func {
         for (r, p) in raw.iter_mut().zip(params) {
             *r = p.to_raw();
         }
+        if ty.params().iter().any(|t| t.is_ref()) {
+            check_ref_args(&store.inner, self.0, &raw[..params.len()])?;
+        }
         invoke(store, self.0, &mut raw)?;
         for ((out, t), r) in results.iter_mut().zip(ty.results()).zip(raw.iter()) {
             *out = Val::from_raw(*r, *t);
@@ -521,4 +524,32 @@ fn with_trace<T>(store: &Store<T>, stack: &Stack, mut err: Error) -> Error {
         }
     }
     err
+}
+
+/// Checks reference arguments from the host against the callee's exact parameter types
+/// (`(ref $t)`, `i31ref`, non-null types): the guest relies on them.
+fn check_ref_args(store: &super::StoreInner, func: u32, raw: &[u64]) -> Result<()> {
+    use crate::exec::gc::{ref_test, target_of};
+    let id = store.funcs[func as usize].type_id();
+    let targets: Vec<Option<crate::exec::gc::CastTarget>> = {
+        let reg = store.engine.types();
+        reg.info(id)
+            .params
+            .iter()
+            .map(|t| match t {
+                wasmparser::ValType::Ref(r) => Some(target_of(&reg, *r)),
+                _ => None,
+            })
+            .collect()
+    };
+    for (i, (t, v)) in targets.iter().zip(raw).enumerate() {
+        if let Some(t) = t {
+            if !ref_test(store, *v, t) {
+                return Err(Error::msg(format!(
+                    "argument {i} is not of the parameter's reference type"
+                )));
+            }
+        }
+    }
+    Ok(())
 }
