@@ -298,6 +298,14 @@ fn serve_answers_like_wasmtime() {
             .unwrap();
         assert_eq!(t.status, 503);
     });
+    // The 503 may reach us before the reader thread has the server's trap report: wait
+    // for it (at most 10 s) instead of looking once.
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !server.stderr.lock().unwrap().contains("unreachable")
+        && std::time::Instant::now() < until
+    {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
     assert!(
         server.stderr.lock().unwrap().contains("unreachable"),
         "{}",
