@@ -44,21 +44,20 @@ impl Default for Config {
     }
 }
 
-/// The proposals the interpreter implements: WebAssembly 2.0 without SIMD, plus
+/// The proposals the interpreter implements: WebAssembly 2.0 (with SIMD), plus relaxed SIMD,
 /// extended-const, tail calls, multiple memories, 64-bit memories, typed function
 /// references, exception handling and garbage collection (GC objects are not collected before
 /// their store drops: see `store::gc`).
 fn default_features() -> WasmFeatures {
-    let mut f = WasmFeatures::WASM2
+    WasmFeatures::WASM2
+        | WasmFeatures::RELAXED_SIMD
         | WasmFeatures::EXTENDED_CONST
         | WasmFeatures::TAIL_CALL
         | WasmFeatures::MULTI_MEMORY
         | WasmFeatures::MEMORY64
         | WasmFeatures::FUNCTION_REFERENCES
         | WasmFeatures::EXCEPTIONS
-        | WasmFeatures::GC;
-    f.remove(WasmFeatures::SIMD);
-    f
+        | WasmFeatures::GC
 }
 
 impl Config {

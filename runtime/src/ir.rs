@@ -213,6 +213,10 @@ macro_rules! define_ops {
             ThrowRef { r: Reg },
             /// A GC instruction: `gc_ops[i]`, executed out of line (`exec::gc`).
             Gc(u32),
+            /// A SIMD instruction (`exec::simd`): v128 operands occupy two consecutive slots
+            /// (low half first); what `d`, `a`, `b` and `lane` mean depends on `op` (see
+            /// [`SimdOp`]). One rarely-dispatched variant keeps the scalar ops untouched.
+            Simd { op: SimdOp, lane: u8, d: Reg, a: Reg, b: Reg },
             $($un(Un),)*
             $($bin(Bin),)*
             $($bin_imm(BinImm),)*
@@ -230,6 +234,9 @@ macro_rules! define_ops {
                     Op::Const32 { d, .. } | Op::Const64 { d, .. } | Op::GlobalGet { d, .. }
                     | Op::RefFunc { d, .. } | Op::MemorySize { d, .. }
                     | Op::TableSize { d, .. } | Op::RefIsNull(Un { d, .. }) => Some(d),
+                    // Only ops pushed as results are ever retargeted, and those read their
+                    // inputs from `a`/`b` before writing `d` (stores are emitted, not pushed).
+                    Op::Simd { d, .. } => Some(d),
                     $(Op::$un(Un { d, .. }) => Some(d),)*
                     $(Op::$bin(Bin { d, .. }) => Some(d),)*
                     $(Op::$bin_imm(BinImm { d, .. }) => Some(d),)*
@@ -289,6 +296,209 @@ define_ops! {
     ],
 }
 
+// ---------------------------------------------------------------------------------------------
+// SIMD (fixed-width and relaxed): `Op::Simd`'s sub-opcodes and side tables.
+// ---------------------------------------------------------------------------------------------
+
+/// How a SIMD instruction uses its operands; the translator emits each shape one way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SimdShape {
+    /// `d = op(a)`, v128 -> v128.
+    Un,
+    /// `d = op(a, b)`, v128 x v128 -> v128.
+    Bin,
+    /// `d = op(a, a + 2, a + 4)`: three v128 in consecutive slots (`d == a` when emitted).
+    Tern,
+    /// `d = op(a)`, v128 -> scalar (`any_true`, `all_true`, `bitmask`).
+    Test,
+    /// `d = op(a)`, scalar -> v128.
+    Splat,
+    /// `d = op(a, b)`, v128 x i32 -> v128.
+    Shift,
+    /// `d = a[lane]`, v128 -> scalar.
+    Extract,
+    /// `d = a` with `a[lane] = b`, v128 x scalar -> v128.
+    Replace,
+    /// `d = load(mem[a + offset])`; `b` indexes `simd_mems`.
+    Load,
+    /// `d = a + 1` (a v128) with lane `lane` loaded from `mem[a + offset]` (address in slot
+    /// `a`); `b` indexes `simd_mems`.
+    LoadLane,
+    /// `mem[a + offset] = b` (a v128); `d` indexes `simd_mems`.
+    Store,
+    /// `mem[a + offset] = b[lane]`; `d` indexes `simd_mems`.
+    StoreLane,
+}
+
+/// The memory and offset of a SIMD load or store (all go through the checked 64-bit path).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct SimdMem {
+    pub mem: u32,
+    pub offset: u64,
+}
+
+macro_rules! define_simd_ops {
+    ($($shape:ident: [$($name:ident),* $(,)?],)* ; internal: [$($internal:ident),* $(,)?] $(,)?) => {
+        /// A SIMD sub-opcode of [`Op::Simd`]: the wasmparser operator of the same name, plus
+        /// the internal ones (`V128Const`: `d = v128_consts[a]`; `V128Shuffle`: `d = a` and
+        /// `a + 2` shuffled by the lanes in `v128_consts[b]`; `V128Select`: `d = a + 4 != 0 ?
+        /// a : a + 2`; `V128GlobalGet`: `d = global a`; `V128GlobalSet`: `global b = a`).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        #[repr(u16)]
+        pub(crate) enum SimdOp {
+            $($($name,)*)*
+            $($internal,)*
+        }
+
+        /// A decoded SIMD operator: its sub-opcode, shape, lane and memory argument.
+        pub(crate) struct SimdInstr {
+            pub op: SimdOp,
+            pub shape: SimdShape,
+            pub lane: u8,
+            pub memarg: Option<wasmparser::MemArg>,
+        }
+
+        impl SimdInstr {
+            /// The SIMD operators of a fixed shape (not `v128.const` or `i8x16.shuffle`).
+            pub(crate) fn decode(op: &wasmparser::Operator<'_>) -> Option<SimdInstr> {
+                use wasmparser::Operator as O;
+                #[allow(unused_variables)]
+                let (op, shape, lane, memarg) = match *op {
+                    $($(O::$name { .. } => {
+                        let (lane, memarg) = simd_imm(op);
+                        (SimdOp::$name, SimdShape::$shape, lane, memarg)
+                    })*)*
+                    _ => return None,
+                };
+                Some(SimdInstr { op, shape, lane, memarg })
+            }
+        }
+    };
+}
+
+/// The lane and memory argument of a SIMD operator (0 and `None` when it has none).
+fn simd_imm(op: &wasmparser::Operator<'_>) -> (u8, Option<wasmparser::MemArg>) {
+    use wasmparser::Operator as O;
+    match *op {
+        O::V128Load { memarg }
+        | O::V128Load8x8S { memarg }
+        | O::V128Load8x8U { memarg }
+        | O::V128Load16x4S { memarg }
+        | O::V128Load16x4U { memarg }
+        | O::V128Load32x2S { memarg }
+        | O::V128Load32x2U { memarg }
+        | O::V128Load8Splat { memarg }
+        | O::V128Load16Splat { memarg }
+        | O::V128Load32Splat { memarg }
+        | O::V128Load64Splat { memarg }
+        | O::V128Load32Zero { memarg }
+        | O::V128Load64Zero { memarg }
+        | O::V128Store { memarg } => (0, Some(memarg)),
+        O::V128Load8Lane { memarg, lane }
+        | O::V128Load16Lane { memarg, lane }
+        | O::V128Load32Lane { memarg, lane }
+        | O::V128Load64Lane { memarg, lane }
+        | O::V128Store8Lane { memarg, lane }
+        | O::V128Store16Lane { memarg, lane }
+        | O::V128Store32Lane { memarg, lane }
+        | O::V128Store64Lane { memarg, lane } => (lane, Some(memarg)),
+        O::I8x16ExtractLaneS { lane }
+        | O::I8x16ExtractLaneU { lane }
+        | O::I8x16ReplaceLane { lane }
+        | O::I16x8ExtractLaneS { lane }
+        | O::I16x8ExtractLaneU { lane }
+        | O::I16x8ReplaceLane { lane }
+        | O::I32x4ExtractLane { lane }
+        | O::I32x4ReplaceLane { lane }
+        | O::I64x2ExtractLane { lane }
+        | O::I64x2ReplaceLane { lane }
+        | O::F32x4ExtractLane { lane }
+        | O::F32x4ReplaceLane { lane }
+        | O::F64x2ExtractLane { lane }
+        | O::F64x2ReplaceLane { lane } => (lane, None),
+        _ => (0, None),
+    }
+}
+
+define_simd_ops! {
+    Un: [
+        V128Not, I8x16Abs, I8x16Neg, I8x16Popcnt,
+        I16x8ExtAddPairwiseI8x16S, I16x8ExtAddPairwiseI8x16U, I16x8Abs, I16x8Neg,
+        I16x8ExtendLowI8x16S, I16x8ExtendHighI8x16S, I16x8ExtendLowI8x16U, I16x8ExtendHighI8x16U,
+        I32x4ExtAddPairwiseI16x8S, I32x4ExtAddPairwiseI16x8U, I32x4Abs, I32x4Neg,
+        I32x4ExtendLowI16x8S, I32x4ExtendHighI16x8S, I32x4ExtendLowI16x8U, I32x4ExtendHighI16x8U,
+        I64x2Abs, I64x2Neg,
+        I64x2ExtendLowI32x4S, I64x2ExtendHighI32x4S, I64x2ExtendLowI32x4U, I64x2ExtendHighI32x4U,
+        F32x4Ceil, F32x4Floor, F32x4Trunc, F32x4Nearest, F32x4Abs, F32x4Neg, F32x4Sqrt,
+        F64x2Ceil, F64x2Floor, F64x2Trunc, F64x2Nearest, F64x2Abs, F64x2Neg, F64x2Sqrt,
+        I32x4TruncSatF32x4S, I32x4TruncSatF32x4U, F32x4ConvertI32x4S, F32x4ConvertI32x4U,
+        I32x4TruncSatF64x2SZero, I32x4TruncSatF64x2UZero, F64x2ConvertLowI32x4S,
+        F64x2ConvertLowI32x4U, F32x4DemoteF64x2Zero, F64x2PromoteLowF32x4,
+        I32x4RelaxedTruncF32x4S, I32x4RelaxedTruncF32x4U, I32x4RelaxedTruncF64x2SZero,
+        I32x4RelaxedTruncF64x2UZero,
+    ],
+    Bin: [
+        I8x16Swizzle,
+        I8x16Eq, I8x16Ne, I8x16LtS, I8x16LtU, I8x16GtS, I8x16GtU, I8x16LeS, I8x16LeU,
+        I8x16GeS, I8x16GeU,
+        I16x8Eq, I16x8Ne, I16x8LtS, I16x8LtU, I16x8GtS, I16x8GtU, I16x8LeS, I16x8LeU,
+        I16x8GeS, I16x8GeU,
+        I32x4Eq, I32x4Ne, I32x4LtS, I32x4LtU, I32x4GtS, I32x4GtU, I32x4LeS, I32x4LeU,
+        I32x4GeS, I32x4GeU,
+        I64x2Eq, I64x2Ne, I64x2LtS, I64x2GtS, I64x2LeS, I64x2GeS,
+        F32x4Eq, F32x4Ne, F32x4Lt, F32x4Gt, F32x4Le, F32x4Ge,
+        F64x2Eq, F64x2Ne, F64x2Lt, F64x2Gt, F64x2Le, F64x2Ge,
+        V128And, V128AndNot, V128Or, V128Xor,
+        I8x16NarrowI16x8S, I8x16NarrowI16x8U, I8x16Add, I8x16AddSatS, I8x16AddSatU, I8x16Sub,
+        I8x16SubSatS, I8x16SubSatU, I8x16MinS, I8x16MinU, I8x16MaxS, I8x16MaxU, I8x16AvgrU,
+        I16x8Q15MulrSatS, I16x8NarrowI32x4S, I16x8NarrowI32x4U, I16x8Add, I16x8AddSatS,
+        I16x8AddSatU, I16x8Sub, I16x8SubSatS, I16x8SubSatU, I16x8Mul, I16x8MinS, I16x8MinU,
+        I16x8MaxS, I16x8MaxU, I16x8AvgrU, I16x8ExtMulLowI8x16S, I16x8ExtMulHighI8x16S,
+        I16x8ExtMulLowI8x16U, I16x8ExtMulHighI8x16U,
+        I32x4Add, I32x4Sub, I32x4Mul, I32x4MinS, I32x4MinU, I32x4MaxS, I32x4MaxU,
+        I32x4DotI16x8S, I32x4ExtMulLowI16x8S, I32x4ExtMulHighI16x8S, I32x4ExtMulLowI16x8U,
+        I32x4ExtMulHighI16x8U,
+        I64x2Add, I64x2Sub, I64x2Mul, I64x2ExtMulLowI32x4S, I64x2ExtMulHighI32x4S,
+        I64x2ExtMulLowI32x4U, I64x2ExtMulHighI32x4U,
+        F32x4Add, F32x4Sub, F32x4Mul, F32x4Div, F32x4Min, F32x4Max, F32x4PMin, F32x4PMax,
+        F64x2Add, F64x2Sub, F64x2Mul, F64x2Div, F64x2Min, F64x2Max, F64x2PMin, F64x2PMax,
+        I8x16RelaxedSwizzle, F32x4RelaxedMin, F32x4RelaxedMax, F64x2RelaxedMin,
+        F64x2RelaxedMax, I16x8RelaxedQ15mulrS, I16x8RelaxedDotI8x16I7x16S,
+    ],
+    Tern: [
+        V128Bitselect, F32x4RelaxedMadd, F32x4RelaxedNmadd, F64x2RelaxedMadd,
+        F64x2RelaxedNmadd, I8x16RelaxedLaneselect, I16x8RelaxedLaneselect,
+        I32x4RelaxedLaneselect, I64x2RelaxedLaneselect, I32x4RelaxedDotI8x16I7x16AddS,
+    ],
+    Test: [
+        V128AnyTrue, I8x16AllTrue, I8x16Bitmask, I16x8AllTrue, I16x8Bitmask, I32x4AllTrue,
+        I32x4Bitmask, I64x2AllTrue, I64x2Bitmask,
+    ],
+    Splat: [I8x16Splat, I16x8Splat, I32x4Splat, I64x2Splat, F32x4Splat, F64x2Splat],
+    Shift: [
+        I8x16Shl, I8x16ShrS, I8x16ShrU, I16x8Shl, I16x8ShrS, I16x8ShrU, I32x4Shl, I32x4ShrS,
+        I32x4ShrU, I64x2Shl, I64x2ShrS, I64x2ShrU,
+    ],
+    Extract: [
+        I8x16ExtractLaneS, I8x16ExtractLaneU, I16x8ExtractLaneS, I16x8ExtractLaneU,
+        I32x4ExtractLane, I64x2ExtractLane, F32x4ExtractLane, F64x2ExtractLane,
+    ],
+    Replace: [
+        I8x16ReplaceLane, I16x8ReplaceLane, I32x4ReplaceLane, I64x2ReplaceLane,
+        F32x4ReplaceLane, F64x2ReplaceLane,
+    ],
+    Load: [
+        V128Load, V128Load8x8S, V128Load8x8U, V128Load16x4S, V128Load16x4U, V128Load32x2S,
+        V128Load32x2U, V128Load8Splat, V128Load16Splat, V128Load32Splat, V128Load64Splat,
+        V128Load32Zero, V128Load64Zero,
+    ],
+    LoadLane: [V128Load8Lane, V128Load16Lane, V128Load32Lane, V128Load64Lane],
+    Store: [V128Store],
+    StoreLane: [V128Store8Lane, V128Store16Lane, V128Store32Lane, V128Store64Lane],
+    ;
+    internal: [V128ConstOp, V128Shuffle, V128Select, V128GlobalGet, V128GlobalSet],
+}
+
 /// One `catch` clause of a `try_table` covering the ops `start..end`. A function's handlers
 /// are ordered innermost first, so the first match for a throwing pc is the right one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -316,6 +526,9 @@ pub(crate) struct CompiledFunc {
     pub handlers: Box<[Handler]>,
     /// Operands of `Op::Gc` (GC instructions).
     pub gc_ops: Box<[crate::exec::gc::GcOp]>,
+    /// SIMD side tables: v128 constants and shuffle lanes, memory arguments.
+    pub v128_consts: Box<[u128]>,
+    pub simd_mems: Box<[SimdMem]>,
     /// Slots taken by parameters (they are the first locals).
     pub num_params: u32,
     /// Slots of declared locals after the parameters (zeroed on entry).

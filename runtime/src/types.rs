@@ -339,3 +339,18 @@ impl ExportType {
         self.ty.clone()
     }
 }
+
+/// Frame slots taken by values of these types: a `v128` takes two (low half first), every
+/// other type one.
+pub(crate) fn slot_count(tys: &[ValType]) -> usize {
+    tys.iter().map(|t| slots_of(*t)).sum()
+}
+
+/// Frame slots taken by one value of type `ty`.
+pub(crate) fn slots_of(ty: ValType) -> usize {
+    if ty == ValType::V128 {
+        2
+    } else {
+        1
+    }
+}

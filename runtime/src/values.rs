@@ -162,6 +162,46 @@ impl Val {
         }
     }
 
+    /// The high 64 bits of a `v128` (0 for every other value).
+    pub(crate) fn raw_hi(self) -> u64 {
+        match self {
+            Val::V128(v) => (v >> 64) as u64,
+            _ => 0,
+        }
+    }
+
+    /// A value from its low and high raw halves (`hi` only matters for `v128`).
+    pub(crate) fn from_raw_pair(lo: u64, hi: u64, ty: ValType) -> Val {
+        match ty {
+            ValType::V128 => Val::V128(lo as u128 | (hi as u128) << 64),
+            _ => Val::from_raw(lo, ty),
+        }
+    }
+
+    /// Writes the value's slots (two for a `v128`) to `out`; returns how many.
+    pub(crate) fn write_slots(self, out: &mut [u64]) -> usize {
+        out[0] = self.to_raw();
+        if let Val::V128(v) = self {
+            out[1] = (v >> 64) as u64;
+            2
+        } else {
+            1
+        }
+    }
+
+    /// Reads values of types `tys` from consecutive slots.
+    pub(crate) fn read_slots(raw: &[u64], tys: &[ValType]) -> Vec<Val> {
+        let mut at = 0;
+        tys.iter()
+            .map(|t| {
+                let hi = if *t == ValType::V128 { raw[at + 1] } else { 0 };
+                let v = Val::from_raw_pair(raw[at], hi, *t);
+                at += crate::types::slots_of(*t);
+                v
+            })
+            .collect()
+    }
+
     pub(crate) fn from_raw(raw: u64, ty: ValType) -> Val {
         match ty {
             ValType::I32 => Val::I32(raw as u32 as i32),

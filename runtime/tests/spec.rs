@@ -91,8 +91,8 @@ fn set_of(file: &str) -> &str {
 /// is implemented). Older copies encode restrictions that 3.0 lifted (a second memory is
 /// invalid, a memory index byte must be zero, limits flags above 1 are malformed), so:
 /// `wasm-v1`, `wasm-v2` and the 2.0-era proposal directories run as WebAssembly 2.0 without
-/// SIMD (plus extended-const); `proposals/memory64` as 2.0 plus memory64 (its copies predate
-/// multi-memory); `proposals/function-references` without multi-memory (likewise).
+/// SIMD (plus extended-const); `proposals/memory64` as 2.0 (with SIMD) plus memory64 (its
+/// copies predate multi-memory); `proposals/function-references` without multi-memory (likewise).
 fn features_for(file: &str) -> Option<WasmFeatures> {
     let mut wasm2 = WasmFeatures::WASM2 | WasmFeatures::EXTENDED_CONST;
     wasm2.remove(WasmFeatures::SIMD);
@@ -108,7 +108,7 @@ fn features_for(file: &str) -> Option<WasmFeatures> {
     } else if two_point_oh {
         Some(wasm2)
     } else if file.starts_with("proposals/memory64/") {
-        Some(wasm2 | WasmFeatures::MEMORY64)
+        Some(wasm2 | WasmFeatures::MEMORY64 | WasmFeatures::SIMD)
     } else if file.starts_with("proposals/function-references/") {
         let mut f = Config::new().features();
         f.remove(WasmFeatures::MULTI_MEMORY);

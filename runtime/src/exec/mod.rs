@@ -5,6 +5,7 @@
 
 pub(crate) mod gc;
 mod numeric;
+mod simd;
 
 use crate::error::{Error, TrapCode};
 use crate::ir::{BranchTarget, CompiledFunc, MemAccess, MemKind, Op};
@@ -592,7 +593,7 @@ pub(crate) fn run(
                 }
                 Op::Throw { tag, at } => {
                     let tag = store.instances[inst].tags[tag as usize];
-                    let n = store.tags[tag as usize].params().len();
+                    let n = crate::types::slot_count(store.tags[tag as usize].params());
                     let payload = fr[at as usize..at as usize + n].into();
                     let exn = store.exns.len() as u32;
                     store.exns.push(crate::store::ExnEntity { tag, payload });
@@ -611,6 +612,9 @@ pub(crate) fn run(
                     if let Err(c) = gc::exec(store, inst, fr, &code.gc_ops[i as usize]) {
                         trap!(c)
                     }
+                }
+                Op::Simd { op, lane, d, a, b } => {
+                    tri!(simd::exec(store, inst, code, fr, op, lane, d, a, b))
                 }
                 Op::Copy { d, s } => r!(d) = r!(s),
                 Op::Const32 { d, v } => r!(d) = v as u64,

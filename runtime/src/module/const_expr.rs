@@ -30,6 +30,8 @@ pub(crate) enum ConstOp {
     RefI31,
     AnyConvertExtern,
     ExternConvertAny,
+    /// `v128.const` (only ever alone: no constant instruction combines v128 values).
+    V128(u128),
 }
 
 /// A decoded constant expression.
@@ -52,6 +54,7 @@ impl ConstExpr {
                 Operator::I64Const { value } => ConstOp::Const64(value as u64),
                 Operator::F32Const { value } => ConstOp::Const32(value.bits()),
                 Operator::F64Const { value } => ConstOp::Const64(value.bits()),
+                Operator::V128Const { value } => ConstOp::V128(value.i128() as u128),
                 Operator::RefNull { .. } => ConstOp::RefNull,
                 Operator::RefFunc { function_index } => ConstOp::RefFunc(function_index),
                 Operator::GlobalGet { global_index } => ConstOp::GlobalGet(global_index),
@@ -87,8 +90,25 @@ impl ConstExpr {
         Ok(ConstExpr(ops.into()))
     }
 
-    /// Evaluates to a raw slot in an instance whose globals and functions have these store
-    /// indices (`types`: the module's canonical types, for GC allocations).
+    /// The value of a lone `v128.const`.
+    pub(crate) fn v128_const(&self) -> Option<u128> {
+        match *self.0 {
+            [ConstOp::V128(v)] => Some(v),
+            _ => None,
+        }
+    }
+
+    /// The global a lone `global.get` reads.
+    pub(crate) fn global_index(&self) -> Option<u32> {
+        match *self.0 {
+            [ConstOp::GlobalGet(g)] => Some(g),
+            _ => None,
+        }
+    }
+
+    /// Evaluates to a raw slot (the low half of a `v128`, see [`ConstExpr::v128_const`]) in an
+    /// instance whose globals and functions have these store indices (`types`: the module's
+    /// canonical types, for GC allocations).
     pub(crate) fn eval(
         &self,
         store: &mut StoreInner,
@@ -101,6 +121,7 @@ impl ConstExpr {
             let v = match *op {
                 ConstOp::Const32(v) => v as u64,
                 ConstOp::Const64(v) => v,
+                ConstOp::V128(v) => v as u64,
                 ConstOp::RefNull => 0,
                 ConstOp::RefFunc(f) => funcs[f as usize] as u64 + 1,
                 ConstOp::GlobalGet(g) => store.globals[globals[g as usize] as usize].value,

@@ -264,6 +264,7 @@ impl Global {
         let idx = inner.globals.len() as u32;
         inner.globals.push(GlobalEntity {
             value: v.to_raw(),
+            hi: v.raw_hi(),
             ty,
             precise: crate::typereg::precise_of(ty.content),
         });
@@ -276,7 +277,7 @@ impl Global {
     /// The current value.
     pub fn get(&self, store: impl AsContext) -> Val {
         let g = &store.as_store().inner.globals[self.0 as usize];
-        Val::from_raw(g.value, g.ty.content)
+        Val::from_raw_pair(g.value, g.hi, g.ty.content)
     }
     /// Sets the value (the global must be mutable).
     pub fn set(&self, mut store: impl AsContextMut, v: Val) -> Result<()> {
@@ -286,6 +287,7 @@ impl Global {
         }
         check_val(g.ty.content, &v)?;
         g.value = v.to_raw();
+        g.hi = v.raw_hi();
         Ok(())
     }
 }

@@ -5,7 +5,7 @@
 use super::{AsContext, AsContextMut, Extern, ExternRef, FuncEntity, HostFn, Store};
 use crate::error::{Error, ErrorKind, FrameInfo, Result, TrapCode};
 use crate::exec::{self, Exit, Stack};
-use crate::types::{FuncType, ValType};
+use crate::types::{slot_count, FuncType, ValType};
 use crate::values::{Exn, Val};
 use std::marker::PhantomData;
 use std::sync::Arc;
@@ -243,14 +243,11 @@ pub(crate) fn dynamic_host<T: 'static>(
     func: impl Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync + 'static,
 ) -> HostFn<T> {
     Arc::new(move |caller: Caller<'_, T>, raw: &mut [u64]| {
-        let params: Vec<Val> = ty
-            .params()
-            .iter()
-            .zip(raw.iter())
-            .map(|(t, r)| Val::from_raw(*r, *t))
-            .collect();
+        // Raw slots: a `v128` takes two.
+        let params: Vec<Val> = Val::read_slots(raw, ty.params());
         let mut results: Vec<Val> = ty.results().iter().map(|t| Val::default_for(*t)).collect();
         func(caller, &params, &mut results)?;
+        let mut at = 0;
         for (i, (v, t)) in results.iter().zip(ty.results()).enumerate() {
             if v.ty() != *t {
                 return Err(Error::msg(format!(
@@ -258,7 +255,7 @@ pub(crate) fn dynamic_host<T: 'static>(
                     v.ty()
                 )));
             }
-            raw[i] = v.to_raw();
+            at += v.write_slots(&mut raw[at..]);
         }
         Ok(())
     })
@@ -341,16 +338,19 @@ impl Func {
                 results.len()
             )));
         }
-        let mut raw = vec![0u64; params.len().max(results.len())];
-        for (r, p) in raw.iter_mut().zip(params) {
-            *r = p.to_raw();
+        // Raw slots: a `v128` takes two.
+        let (np, nr) = (slot_count(ty.params()), slot_count(ty.results()));
+        let mut raw = vec![0u64; np.max(nr)];
+        let mut at = 0;
+        for p in params {
+            at += p.write_slots(&mut raw[at..]);
         }
         if ty.params().iter().any(|t| t.is_ref()) {
             check_ref_args(&store.inner, self.0, &raw[..params.len()])?;
         }
         invoke(store, self.0, &mut raw)?;
-        for ((out, t), r) in results.iter_mut().zip(ty.results()).zip(raw.iter()) {
-            *out = Val::from_raw(*r, *t);
+        for (out, v) in results.iter_mut().zip(Val::read_slots(&raw, ty.results())) {
+            *out = v;
         }
         Ok(())
     }
@@ -439,7 +439,7 @@ pub(crate) fn invoke<T>(store: &mut Store<T>, func: u32, raw: &mut [u64]) -> Res
     };
     let module = &store.inner.instances[*instance as usize].module;
     let ty = module.func_type(*index);
-    let (np, nr) = (ty.params().len(), ty.results().len());
+    let (np, nr) = (slot_count(ty.params()), slot_count(ty.results()));
     if stack.slots.len() < np.max(nr) {
         stack.slots.resize(np.max(nr).max(1024), 0);
     }
@@ -471,7 +471,7 @@ fn drive<T>(store: &mut Store<T>, stack: &mut Stack, func: u32) -> Result<()> {
                 let FuncEntity::Host { host, ty, .. } = &store.inner.funcs[func as usize] else {
                     unreachable!("host call exit names a host function")
                 };
-                let (np, nr) = (ty.params().len(), ty.results().len());
+                let (np, nr) = (slot_count(ty.params()), slot_count(ty.results()));
                 let f = store.host_funcs[*host as usize].clone();
                 // The arguments start at `stack.sp`; results go to the same place.
                 let at = stack.sp;

@@ -217,9 +217,18 @@ pub(crate) fn instantiate<T>(
         let value = init
             .eval(inner, &globals, &funcs, types)
             .map_err(Error::trap)?;
+        // A v128 initialiser is `v128.const` or `global.get` of a v128 global.
+        let hi = match init.v128_const() {
+            Some(v) => (v >> 64) as u64,
+            None if ty.content == crate::types::ValType::V128 => init
+                .global_index()
+                .map_or(0, |g| inner.globals[globals[g as usize] as usize].hi),
+            None => 0,
+        };
         globals.push(inner.globals.len() as u32);
         inner.globals.push(GlobalEntity {
             value,
+            hi,
             ty,
             precise: m.precise_globals[m.num_imported_globals as usize + i],
         });

@@ -71,6 +71,8 @@ pub(crate) struct TableEntity {
 
 pub(crate) struct GlobalEntity {
     pub value: u64,
+    /// The high 64 bits of a `v128` global (0 for every other type).
+    pub hi: u64,
     pub ty: GlobalType,
     /// The exact value type (concrete types as canonical ids), for import checks.
     pub precise: wasmparser::ValType,

@@ -13,6 +13,8 @@ use crate::ir::{
     MemAccess, MemKind, Op, Reg, Store, Un,
 };
 use crate::module::ModuleInner;
+
+mod simd;
 use wasmparser::{
     BinaryReaderError, BlockType, FuncValidator, FunctionBody, Operator, ValidatorResources,
 };
@@ -52,6 +54,9 @@ enum Operand {
     Local(Reg),
     /// A deferred constant (raw slot bits).
     Const(u64),
+    /// The high half of the `v128` whose low half is the entry just below: it lives wherever
+    /// that one does (its slot + 1, or its local's slot + 1). A `v128` is two entries.
+    Hi,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,6 +90,8 @@ struct Ctrl {
     /// A `try_table`'s catch clauses (tag, with ref, `br_tables` index), covering the ops
     /// from `loop_pc` to its `end`.
     catches: Vec<(Option<u32>, bool, u32)>,
+    /// The block type (its values' types: a `v128` is pushed as two entries).
+    ty: BlockType,
 }
 
 struct Translator<'m> {
@@ -110,6 +117,12 @@ struct Translator<'m> {
     /// its destination may be retargeted or its compare fused with a branch.
     last_result: Option<usize>,
     interrupts: bool,
+    /// SIMD side tables (see `CompiledFunc`).
+    v128_consts: Vec<u128>,
+    simd_mems: Vec<crate::ir::SimdMem>,
+    /// Where locals live when some are `v128` (two slots each): runs of (first local index,
+    /// first slot, is v128), by index. Empty when every local takes one slot (index = slot).
+    local_runs: Vec<(u32, u32, bool)>,
 }
 
 /// Validates (if `validator` is given) and translates one function body.
@@ -120,9 +133,22 @@ pub(crate) fn translate_function(
     mut validator: Option<FuncValidator<ValidatorResources>>,
 ) -> Result<CompiledFunc> {
     let ty = module.func_type(func_index);
-    let num_params = ty.params().len() as u32;
-    let num_results = ty.results().len() as u32;
+    // Counts in slots: a `v128` takes two.
+    let num_params = crate::types::slot_count(ty.params()) as u32;
+    let num_results = crate::types::slot_count(ty.results()) as u32;
     let mut num_locals: u32 = 0;
+    let mut local_runs: Vec<(u32, u32, bool)> = Vec::new();
+    let mut wide = false;
+    for (i, p) in ty.params().iter().enumerate() {
+        let v128 = *p == crate::types::ValType::V128;
+        wide |= v128;
+        local_runs.push((
+            i as u32,
+            local_runs.last().map_or(0, |r| r.1 + 1 + r.2 as u32),
+            v128,
+        ));
+    }
+    let mut num_local_values = ty.params().len() as u32;
     let mut locals = body.get_locals_reader()?;
     for _ in 0..locals.get_count() {
         let offset = locals.original_position();
@@ -130,10 +156,19 @@ pub(crate) fn translate_function(
         if let Some(v) = validator.as_mut() {
             v.define_locals(offset, count, ty)?;
         }
+        let v128 = ty == wasmparser::ValType::V128;
+        wide |= v128;
+        if count > 0 {
+            local_runs.push((num_local_values, num_params + num_locals, v128));
+        }
+        num_local_values = num_local_values.saturating_add(count);
         num_locals = num_locals
-            .checked_add(count)
+            .checked_add(if v128 { count.saturating_mul(2) } else { count })
             .filter(|n| *n < (1 << 26))
             .ok_or_else(|| TranslateError::new("too many locals", offset))?;
+    }
+    if !wide {
+        local_runs = Vec::new();
     }
     let config = module.engine.config();
     let mut t = Translator {
@@ -153,6 +188,7 @@ pub(crate) fn translate_function(
             fixups: Vec::new(),
             else_fixup: None,
             catches: Vec::new(),
+            ty: BlockType::Empty,
         }],
         stack: Vec::new(),
         locals: num_params + num_locals,
@@ -161,6 +197,9 @@ pub(crate) fn translate_function(
         dead: 0,
         last_result: None,
         interrupts: config.consume_fuel || config.epoch_interruption,
+        v128_consts: Vec::new(),
+        simd_mems: Vec::new(),
+        local_runs,
     };
     if t.interrupts {
         t.ops.push(Op::Interrupt);
@@ -186,6 +225,8 @@ pub(crate) fn translate_function(
         mem_accesses: t.mem_accesses.into(),
         handlers: t.handlers.into(),
         gc_ops: t.gc_ops.into(),
+        v128_consts: t.v128_consts.into(),
+        simd_mems: t.simd_mems.into(),
         num_params,
         num_locals,
         max_height: max_height as u32,
@@ -246,7 +287,12 @@ impl Translator<'_> {
     fn materialize(&mut self, i: usize) {
         let d = self.slot(i as u32);
         match self.stack[i] {
-            Operand::Slot => return,
+            // A v128's high half moves with its low half.
+            Operand::Slot | Operand::Hi => return,
+            Operand::Local(s) if self.stack.get(i + 1) == Some(&Operand::Hi) => {
+                self.ops.push(Op::Copy { d, s });
+                self.ops.push(Op::Copy { d: d + 1, s: s + 1 });
+            }
             Operand::Local(s) => self.ops.push(Op::Copy { d, s }),
             Operand::Const(v) => self.ops.push(if v <= u32::MAX as u64 {
                 Op::Const32 { d, v: v as u32 }
@@ -294,14 +340,12 @@ impl Translator<'_> {
         self.next_slot()
     }
 
+    /// Parameter and result slot counts of a block type.
     fn block_arity(&self, ty: BlockType) -> (u32, u32) {
         match ty {
             BlockType::Empty => (0, 0),
-            BlockType::Type(_) => (0, 1),
-            BlockType::FuncType(idx) => match &self.module.types[idx as usize] {
-                Some(f) => (f.params().len() as u32, f.results().len() as u32),
-                None => (0, 0),
-            },
+            BlockType::Type(t) => (0, 1 + (t == wasmparser::ValType::V128) as u32),
+            BlockType::FuncType(idx) => self.type_arity(idx),
         }
     }
 
@@ -318,6 +362,7 @@ impl Translator<'_> {
             fixups: Vec::new(),
             else_fixup: None,
             catches: Vec::new(),
+            ty,
         });
         self.last_result = None;
     }
@@ -414,7 +459,10 @@ impl Translator<'_> {
     /// Parameter and result counts of function type `type_index`.
     fn type_arity(&self, type_index: u32) -> (u32, u32) {
         match &self.module.types[type_index as usize] {
-            Some(f) => (f.params().len() as u32, f.results().len() as u32),
+            Some(f) => (
+                crate::types::slot_count(f.params()) as u32,
+                crate::types::slot_count(f.results()) as u32,
+            ),
             None => (0, 0),
         }
     }
@@ -450,7 +498,7 @@ impl Translator<'_> {
 
     fn cond_reg(&mut self, cond: Operand, slot: Reg) -> Reg {
         match cond {
-            Operand::Slot => slot,
+            Operand::Slot | Operand::Hi => slot,
             Operand::Local(l) => l,
             Operand::Const(v) => {
                 self.ops.push(Op::Const32 {
@@ -550,6 +598,10 @@ impl Translator<'_> {
     }
 
     fn local_set(&mut self, local: Reg, tee: bool) {
+        let (local, v128) = self.local_slot(local);
+        if v128 {
+            return self.local_set_v128(local, tee);
+        }
         let top = self.stack.len() - 1;
         let hazard = self.stack[..top].contains(&Operand::Local(local));
         let fusable = !hazard && self.stack[top] == Operand::Slot && self.last_is_result();
@@ -574,7 +626,7 @@ impl Translator<'_> {
         }
         let (operand, slot) = self.pop_operand();
         match operand {
-            Operand::Slot => self.emit(Op::Copy { d: local, s: slot }),
+            Operand::Slot | Operand::Hi => self.emit(Op::Copy { d: local, s: slot }),
             Operand::Local(s) => {
                 if s != local {
                     self.emit(Op::Copy { d: local, s })
@@ -782,7 +834,8 @@ impl Translator<'_> {
                 self.ctrl.last_mut().expect("try_table frame").catches = catches;
             }
             O::Throw { tag_index } => {
-                let n = self.module.tags[tag_index as usize].params().len() as u32;
+                let n =
+                    crate::types::slot_count(self.module.tags[tag_index as usize].params()) as u32;
                 let at = self.pop_canonical(n);
                 self.emit(Op::Throw { tag: tag_index, at });
                 self.dead = 1;
@@ -828,26 +881,22 @@ impl Translator<'_> {
                 self.dead = 1;
             }
             O::Call { function_index } => {
-                let ty = self.module.func_type(function_index);
-                let (p, r) = (ty.params().len() as u32, ty.results().len() as u32);
+                let module = self.module;
+                let ty = module.func_type(function_index);
+                let p = crate::types::slot_count(ty.params()) as u32;
                 // Only the arguments must sit in slots: the callee's frame starts there.
                 let base = self.pop_canonical(p);
                 self.emit(Op::Call {
                     func: function_index,
                     base,
                 });
-                for _ in 0..r {
-                    self.push(Operand::Slot);
-                }
+                self.push_types(ty.results());
             }
             O::CallIndirect {
                 type_index,
                 table_index,
             } => {
-                let (p, r) = match &self.module.types[type_index as usize] {
-                    Some(f) => (f.params().len() as u32, f.results().len() as u32),
-                    None => (0, 0),
-                };
+                let (p, _) = self.type_arity(type_index);
                 let index = self.pop_reg();
                 let base = self.pop_canonical(p);
                 let ci = self.call_indirects.len() as u32;
@@ -859,13 +908,12 @@ impl Translator<'_> {
                     params: p,
                 });
                 self.emit(Op::CallIndirect(ci));
-                for _ in 0..r {
-                    self.push(Operand::Slot);
-                }
+                self.push_type_results(type_index);
             }
             O::ReturnCall { function_index } => {
                 let ty = self.module.func_type(function_index);
-                let (p, r) = (ty.params().len() as u32, ty.results().len() as u32);
+                let p = crate::types::slot_count(ty.params()) as u32;
+                let r = crate::types::slot_count(ty.results()) as u32;
                 let base = self.pop_canonical(p);
                 self.emit(Op::ReturnCall {
                     func: function_index,
@@ -878,10 +926,7 @@ impl Translator<'_> {
                 type_index,
                 table_index,
             } => {
-                let (p, r) = match &self.module.types[type_index as usize] {
-                    Some(f) => (f.params().len() as u32, f.results().len() as u32),
-                    None => (0, 0),
-                };
+                let (p, r) = self.type_arity(type_index);
                 let index = self.pop_reg();
                 let base = self.pop_canonical(p);
                 let ci = self.call_indirects.len() as u32;
@@ -896,13 +941,11 @@ impl Translator<'_> {
                 self.emit_tail_return(base, r);
             }
             O::CallRef { type_index } => {
-                let (p, r) = self.type_arity(type_index);
+                let (p, _) = self.type_arity(type_index);
                 let f = self.pop_reg();
                 let base = self.pop_canonical(p);
                 self.emit(Op::CallRef { f, base });
-                for _ in 0..r {
-                    self.push(Operand::Slot);
-                }
+                self.push_type_results(type_index);
             }
             O::ReturnCallRef { type_index } => {
                 let (p, r) = self.type_arity(type_index);
@@ -931,18 +974,41 @@ impl Translator<'_> {
                 self.stack.pop();
             }
             O::Drop => {
-                self.stack.pop();
+                if self.stack.pop() == Some(Operand::Hi) {
+                    self.stack.pop();
+                }
                 self.last_result = None;
+            }
+            O::Select | O::TypedSelect { .. }
+                if self.stack.len() >= 2 && self.stack[self.stack.len() - 2] == Operand::Hi =>
+            {
+                self.simd_select();
             }
             O::Select | O::TypedSelect { .. } => {
                 self.canonical(3, 1, |d| Op::Select { d });
             }
             O::LocalGet { local_index } => {
-                self.push(Operand::Local(local_index));
+                let (slot, v128) = self.local_slot(local_index);
+                self.push(Operand::Local(slot));
+                if v128 {
+                    self.push(Operand::Hi);
+                }
                 self.last_result = None;
             }
             O::LocalSet { local_index } => self.local_set(local_index, false),
             O::LocalTee { local_index } => self.local_set(local_index, true),
+            O::GlobalGet { global_index }
+                if self.module.globals[global_index as usize].content
+                    == crate::types::ValType::V128 =>
+            {
+                self.simd_global_get(global_index);
+            }
+            O::GlobalSet { global_index }
+                if self.module.globals[global_index as usize].content
+                    == crate::types::ValType::V128 =>
+            {
+                self.simd_global_set(global_index);
+            }
             O::GlobalGet { global_index } => {
                 let d = self.next_slot();
                 self.push_result(Op::GlobalGet { d, g: global_index });
@@ -1035,7 +1101,7 @@ impl Translator<'_> {
             self.materialize_all();
         }
         let frame = self.ctrl.last().expect("else inside if");
-        let (height, params) = (frame.height, frame.params);
+        let height = frame.height;
         // The `then` arm jumps over the `else` arm.
         let at = self.ops.len();
         self.emit(Op::Br(u32::MAX));
@@ -1047,9 +1113,8 @@ impl Translator<'_> {
             self.patch(Fixup::Op(f), pc);
         }
         self.stack.truncate(height as usize);
-        for _ in 0..params {
-            self.push(Operand::Slot);
-        }
+        let ty = self.ctrl.last().expect("else inside if").ty;
+        self.push_block_values(ty, false);
         self.last_result = None;
         Ok(())
     }
@@ -1105,9 +1170,7 @@ impl Translator<'_> {
             self.patch(Fixup::Op(f), pc);
         }
         self.stack.truncate(frame.height as usize);
-        for _ in 0..frame.results {
-            self.push(Operand::Slot);
-        }
+        self.push_block_values(frame.ty, true);
         self.last_result = None;
         Ok(())
     }
@@ -1300,7 +1363,12 @@ impl Translator<'_> {
             O::I64TruncSatF32U => self.unary(Op::I64TruncSatF32U),
             O::I64TruncSatF64S => self.unary(Op::I64TruncSatF64S),
             O::I64TruncSatF64U => self.unary(Op::I64TruncSatF64U),
-            other => return self.translate_gc(other, offset),
+            other => {
+                if self.translate_simd(&other) {
+                    return Ok(());
+                }
+                return self.translate_gc(other, offset);
+            }
         }
         Ok(())
     }
