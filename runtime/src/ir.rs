@@ -362,7 +362,6 @@ macro_rules! define_simd_ops {
             /// The SIMD operators of a fixed shape (not `v128.const` or `i8x16.shuffle`).
             pub(crate) fn decode(op: &wasmparser::Operator<'_>) -> Option<SimdInstr> {
                 use wasmparser::Operator as O;
-                #[allow(unused_variables)]
                 let (op, shape, lane, memarg) = match *op {
                     $($(O::$name { .. } => {
                         let (lane, memarg) = simd_imm(op);

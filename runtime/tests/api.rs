@@ -234,3 +234,59 @@ fn gc_values_cross_the_api() {
     assert_eq!(v, Val::AnyRef(Some(AnyRef::from_i31(-3i32 as u32))));
     assert_eq!(call(&mut store, "get", &[v]).unwrap(), Val::I32(-3));
 }
+
+#[test]
+fn v128_through_host_functions_calls_and_globals() {
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module
+            (import "env" "swap" (func $swap (param i32 v128 i64) (result v128 i32)))
+            (global $g (export "g") (mut v128) (v128.const i64x2 1 2))
+            (func (export "run") (param $v v128) (param $k i32) (result i32 v128)
+              (local $s v128)
+              (global.set $g (i64x2.add (global.get $g) (local.get $v)))
+              (call $swap (local.get $k) (global.get $g) (i64.const 5))
+              (drop)
+              (local.set $s)
+              (local.get $k)
+              (i32x4.add (local.get $s)
+                (i32x4.splat (i32.add (local.get $k) (i32x4.extract_lane 0 (local.get $v)))))))"#,
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, ());
+    let mut linker = Linker::new(&engine);
+    let ty = FuncType::new(
+        [ValType::I32, ValType::V128, ValType::I64],
+        [ValType::V128, ValType::I32],
+    );
+    linker
+        .func_new("env", "swap", ty, |_caller, params, results| {
+            // Swaps the vector's 64-bit halves; the scalars around it must arrive intact.
+            assert_eq!((params[0], params[2]), (Val::I32(3), Val::I64(5)));
+            let Val::V128(v) = params[1] else {
+                panic!("expected a v128, got {:?}", params[1])
+            };
+            results[0] = Val::V128(v.rotate_left(64));
+            results[1] = Val::I32(9);
+            Ok(())
+        })
+        .unwrap();
+    let inst = linker.instantiate(&mut store, &module).unwrap();
+    let run = inst.get_func(&store, "run").unwrap();
+    let mut results = [Val::I32(0), Val::I32(0)];
+    let v = (20u128 << 64) | 10;
+    run.call(&mut store, &[Val::V128(v), Val::I32(3)], &mut results)
+        .unwrap();
+    // The host swapped (11, 22) to (22, 11); the lanes of 22 + 3 + 10 = 35 and 11 + 3 + 10.
+    let lanes = |v: u128| -> [u32; 4] { std::array::from_fn(|i| (v >> (32 * i)) as u32) };
+    assert_eq!(results[0], Val::I32(3));
+    let Val::V128(out) = results[1] else {
+        panic!("expected a v128, got {:?}", results[1])
+    };
+    assert_eq!(lanes(out), [35, 13, 24, 13]);
+    let g = inst.get_global(&store, "g").unwrap();
+    assert_eq!(g.get(&store), Val::V128((22u128 << 64) | 11));
+    g.set(&mut store, Val::V128(u128::MAX)).unwrap();
+    assert_eq!(g.get(&store), Val::V128(u128::MAX));
+}

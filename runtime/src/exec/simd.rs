@@ -99,22 +99,9 @@ macro_rules! map2 {
         }))
     }};
 }
-/// Lane-wise compare: all ones where `f(x, y)` holds, else zero (in lanes of `$out`).
+/// Lane-wise compare: all ones where `f(x, y)` holds, else zero (integer lanes of the same
+/// width, written with `$from`; float compares read float lanes).
 macro_rules! cmp {
-    ($a:expr, $b:expr, $to:ident, $from:ident, |$x:ident, $y:ident| $e:expr) => {{
-        let (xa, ya) = ($to($a), $to($b));
-        $from(std::array::from_fn(|i| {
-            let ($x, $y) = (xa[i], ya[i]);
-            if $e {
-                !0
-            } else {
-                0
-            }
-        }))
-    }};
-}
-/// A float compare into integer lanes of the same width.
-macro_rules! fcmp {
     ($a:expr, $b:expr, $to:ident, $from:ident, |$x:ident, $y:ident| $e:expr) => {{
         let (xa, ya) = ($to($a), $to($b));
         $from(std::array::from_fn(|i| {
@@ -129,7 +116,7 @@ macro_rules! fcmp {
 }
 /// Widens the low (`$off` = 0) or high half of `$v` lane-wise.
 macro_rules! widen {
-    ($v:expr, $to:ident, $from:ident, $wide:ty, $n:expr, $off:expr) => {{
+    ($v:expr, $to:ident, $from:ident, $wide:ty, $off:expr) => {{
         let x = $to($v);
         $from(std::array::from_fn(|i| x[i + $off] as $wide))
     }};
@@ -262,18 +249,18 @@ fn compute(op: SimdOp, a: u128, b: u128, c: u128, lane: usize) -> u128 {
         I64x2GtS => cmp!(a, b, i64s, from_i64s, |x, y| x > y),
         I64x2LeS => cmp!(a, b, i64s, from_i64s, |x, y| x <= y),
         I64x2GeS => cmp!(a, b, i64s, from_i64s, |x, y| x >= y),
-        F32x4Eq => fcmp!(a, b, f32s, from_u32s, |x, y| x == y),
-        F32x4Ne => fcmp!(a, b, f32s, from_u32s, |x, y| x != y),
-        F32x4Lt => fcmp!(a, b, f32s, from_u32s, |x, y| x < y),
-        F32x4Gt => fcmp!(a, b, f32s, from_u32s, |x, y| x > y),
-        F32x4Le => fcmp!(a, b, f32s, from_u32s, |x, y| x <= y),
-        F32x4Ge => fcmp!(a, b, f32s, from_u32s, |x, y| x >= y),
-        F64x2Eq => fcmp!(a, b, f64s, from_u64s, |x, y| x == y),
-        F64x2Ne => fcmp!(a, b, f64s, from_u64s, |x, y| x != y),
-        F64x2Lt => fcmp!(a, b, f64s, from_u64s, |x, y| x < y),
-        F64x2Gt => fcmp!(a, b, f64s, from_u64s, |x, y| x > y),
-        F64x2Le => fcmp!(a, b, f64s, from_u64s, |x, y| x <= y),
-        F64x2Ge => fcmp!(a, b, f64s, from_u64s, |x, y| x >= y),
+        F32x4Eq => cmp!(a, b, f32s, from_u32s, |x, y| x == y),
+        F32x4Ne => cmp!(a, b, f32s, from_u32s, |x, y| x != y),
+        F32x4Lt => cmp!(a, b, f32s, from_u32s, |x, y| x < y),
+        F32x4Gt => cmp!(a, b, f32s, from_u32s, |x, y| x > y),
+        F32x4Le => cmp!(a, b, f32s, from_u32s, |x, y| x <= y),
+        F32x4Ge => cmp!(a, b, f32s, from_u32s, |x, y| x >= y),
+        F64x2Eq => cmp!(a, b, f64s, from_u64s, |x, y| x == y),
+        F64x2Ne => cmp!(a, b, f64s, from_u64s, |x, y| x != y),
+        F64x2Lt => cmp!(a, b, f64s, from_u64s, |x, y| x < y),
+        F64x2Gt => cmp!(a, b, f64s, from_u64s, |x, y| x > y),
+        F64x2Le => cmp!(a, b, f64s, from_u64s, |x, y| x <= y),
+        F64x2Ge => cmp!(a, b, f64s, from_u64s, |x, y| x >= y),
 
         I8x16Abs => map1!(a, i8s, from_i8s, |x| x.wrapping_abs()),
         I8x16Neg => map1!(a, i8s, from_i8s, |x| x.wrapping_neg()),
@@ -383,18 +370,18 @@ fn compute(op: SimdOp, a: u128, b: u128, c: u128, lane: usize) -> u128 {
         I16x8ExtAddPairwiseI8x16U => extadd!(a, u8s, from_u16s, u16),
         I32x4ExtAddPairwiseI16x8S => extadd!(a, i16s, from_i32s, i32),
         I32x4ExtAddPairwiseI16x8U => extadd!(a, u16s, from_u32s, u32),
-        I16x8ExtendLowI8x16S => widen!(a, i8s, from_i16s, i16, 8, 0),
-        I16x8ExtendHighI8x16S => widen!(a, i8s, from_i16s, i16, 8, 8),
-        I16x8ExtendLowI8x16U => widen!(a, u8s, from_u16s, u16, 8, 0),
-        I16x8ExtendHighI8x16U => widen!(a, u8s, from_u16s, u16, 8, 8),
-        I32x4ExtendLowI16x8S => widen!(a, i16s, from_i32s, i32, 4, 0),
-        I32x4ExtendHighI16x8S => widen!(a, i16s, from_i32s, i32, 4, 4),
-        I32x4ExtendLowI16x8U => widen!(a, u16s, from_u32s, u32, 4, 0),
-        I32x4ExtendHighI16x8U => widen!(a, u16s, from_u32s, u32, 4, 4),
-        I64x2ExtendLowI32x4S => widen!(a, i32s, from_i64s, i64, 2, 0),
-        I64x2ExtendHighI32x4S => widen!(a, i32s, from_i64s, i64, 2, 2),
-        I64x2ExtendLowI32x4U => widen!(a, u32s, from_u64s, u64, 2, 0),
-        I64x2ExtendHighI32x4U => widen!(a, u32s, from_u64s, u64, 2, 2),
+        I16x8ExtendLowI8x16S => widen!(a, i8s, from_i16s, i16, 0),
+        I16x8ExtendHighI8x16S => widen!(a, i8s, from_i16s, i16, 8),
+        I16x8ExtendLowI8x16U => widen!(a, u8s, from_u16s, u16, 0),
+        I16x8ExtendHighI8x16U => widen!(a, u8s, from_u16s, u16, 8),
+        I32x4ExtendLowI16x8S => widen!(a, i16s, from_i32s, i32, 0),
+        I32x4ExtendHighI16x8S => widen!(a, i16s, from_i32s, i32, 4),
+        I32x4ExtendLowI16x8U => widen!(a, u16s, from_u32s, u32, 0),
+        I32x4ExtendHighI16x8U => widen!(a, u16s, from_u32s, u32, 4),
+        I64x2ExtendLowI32x4S => widen!(a, i32s, from_i64s, i64, 0),
+        I64x2ExtendHighI32x4S => widen!(a, i32s, from_i64s, i64, 2),
+        I64x2ExtendLowI32x4U => widen!(a, u32s, from_u64s, u64, 0),
+        I64x2ExtendHighI32x4U => widen!(a, u32s, from_u64s, u64, 2),
         I16x8ExtMulLowI8x16S => extmul!(a, b, i8s, from_i16s, i16, 0),
         I16x8ExtMulHighI8x16S => extmul!(a, b, i8s, from_i16s, i16, 8),
         I16x8ExtMulLowI8x16U => extmul!(a, b, u8s, from_u16s, u16, 0),
@@ -727,11 +714,11 @@ fn load(op: SimdOp, data: &[u8], addr: u64, offset: u64) -> Result<u128, TrapCod
         V128Load16Splat => from_u16s([lo as u16; 8]),
         V128Load32Splat => from_u32s([lo as u32; 4]),
         V128Load64Splat => from_u64s([lo; 2]),
-        V128Load8x8S => widen!(v, i8s, from_i16s, i16, 8, 0),
-        V128Load8x8U => widen!(v, u8s, from_u16s, u16, 8, 0),
-        V128Load16x4S => widen!(v, i16s, from_i32s, i32, 4, 0),
-        V128Load16x4U => widen!(v, u16s, from_u32s, u32, 4, 0),
-        V128Load32x2S => widen!(v, i32s, from_i64s, i64, 2, 0),
-        _ => widen!(v, u32s, from_u64s, u64, 2, 0),
+        V128Load8x8S => widen!(v, i8s, from_i16s, i16, 0),
+        V128Load8x8U => widen!(v, u8s, from_u16s, u16, 0),
+        V128Load16x4S => widen!(v, i16s, from_i32s, i32, 0),
+        V128Load16x4U => widen!(v, u16s, from_u32s, u32, 0),
+        V128Load32x2S => widen!(v, i32s, from_i64s, i64, 0),
+        _ => widen!(v, u32s, from_u64s, u64, 0),
     })
 }
