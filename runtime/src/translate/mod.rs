@@ -13,13 +13,12 @@ use crate::ir::{
     MemAccess, MemKind, Op, Reg, Store, Un,
 };
 use crate::module::ModuleInner;
-
-mod simd;
 use wasmparser::{
     BinaryReaderError, BlockType, FuncValidator, FunctionBody, Operator, ValidatorResources,
 };
 
 mod gc;
+mod simd;
 
 type Result<T> = std::result::Result<T, TranslateError>;
 
