@@ -593,7 +593,7 @@ pub(crate) fn run(
                 }
                 Op::Throw { tag, at } => {
                     let tag = store.instances[inst].tags[tag as usize];
-                    let n = crate::types::slot_count(store.tags[tag as usize].params());
+                    let n = payload_slots(store, tag);
                     let payload = fr[at as usize..at as usize + n].into();
                     let exn = store.exns.len() as u32;
                     store.exns.push(crate::store::ExnEntity { tag, payload });
@@ -612,9 +612,6 @@ pub(crate) fn run(
                     if let Err(c) = gc::exec(store, inst, fr, &code.gc_ops[i as usize]) {
                         trap!(c)
                     }
-                }
-                Op::Simd { op, lane, d, a, b } => {
-                    tri!(simd::exec(store, inst, code, fr, op, lane, d, a, b))
                 }
                 Op::Copy { d, s } => r!(d) = r!(s),
                 Op::Const32 { d, v } => r!(d) = v as u64,
@@ -997,9 +994,18 @@ pub(crate) fn run(
                 Op::I64TruncSatF32U(x) => un!(x, |a| f32_of(a) as u64),
                 Op::I64TruncSatF64S(x) => un!(x, |a| f64_of(a) as i64 as u64),
                 Op::I64TruncSatF64U(x) => un!(x, |a| f64_of(a) as u64),
+                // Last and out of line: SIMD must not change the scalar arms' code.
+                Op::Simd { .. } => tri!(simd::exec(store, inst, code, fr, op)),
             }
         }
     }
+}
+
+/// Slots of the payload of store tag `tag` (a `v128` takes two). Out of line: only `throw`
+/// needs it.
+#[inline(never)]
+fn payload_slots(store: &StoreInner, tag: u32) -> usize {
+    crate::types::slot_count(store.tags[tag as usize].params())
 }
 
 /// Starts a call of store function `func` whose arguments are on top of `stack`: pushes a

@@ -18,7 +18,7 @@
 use super::numeric::{f32_max, f32_min, f64_max, f64_min};
 use super::{mem_range, quiet32, quiet64};
 use crate::error::TrapCode;
-use crate::ir::{CompiledFunc, Reg, SimdOp};
+use crate::ir::{CompiledFunc, Op, Reg, SimdOp};
 use crate::store::StoreInner;
 
 #[inline(always)]
@@ -558,19 +558,18 @@ fn scalar(op: SimdOp, a: u128, lane: usize) -> u64 {
 
 /// Executes one `Op::Simd` (see [`SimdOp`] and `ir::SimdShape` for the operands).
 #[inline(never)]
-#[allow(clippy::too_many_arguments)]
+#[cold]
 pub(crate) fn exec(
     store: &mut StoreInner,
     inst: usize,
     code: &CompiledFunc,
     fr: &mut [u64],
-    op: SimdOp,
-    lane: u8,
-    d: Reg,
-    a: Reg,
-    b: Reg,
+    op: &Op,
 ) -> Result<(), TrapCode> {
     use SimdOp::*;
+    let Op::Simd { op, lane, d, a, b } = *op else {
+        unreachable!("exec::simd::exec runs Op::Simd only")
+    };
     let lane = lane as usize;
     match op {
         V128ConstOp => set(fr, d, code.v128_consts[a as usize]),
