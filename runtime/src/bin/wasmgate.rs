@@ -534,12 +534,21 @@ impl ServeCommand {
 /// Whether the file (binary or text) holds a component rather than a core module. Unreadable
 /// or malformed files are reported by the module path.
 fn is_component_file(path: &Path) -> bool {
+    use std::io::Read;
+    // A binary says what it is in its 8-byte header: read no more of a large module.
+    let mut header = Vec::with_capacity(8);
+    let Ok(file) = std::fs::File::open(path) else {
+        return false;
+    };
+    if file.take(8).read_to_end(&mut header).is_err() {
+        return false;
+    }
+    if header.starts_with(b"\0asm") {
+        return wasmparser::Parser::is_component(&header);
+    }
     let Ok(bytes) = std::fs::read(path) else {
         return false;
     };
-    if bytes.starts_with(b"\0asm") {
-        return wasmparser::Parser::is_component(&bytes);
-    }
     wat::parse_bytes(&bytes).is_ok_and(|b| wasmparser::Parser::is_component(&b))
 }
 

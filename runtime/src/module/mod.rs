@@ -149,7 +149,9 @@ impl Module {
         let bytes = std::fs::read(path)
             .map_err(|e| Error::msg(format!("failed to read `{}`: {e}", path.display())))?;
         let result = if bytes.starts_with(b"\0asm") {
-            Module::from_binary(engine, &bytes)
+            // The module keeps the file's bytes: hand them over instead of copying them, so a
+            // large module costs its size once, not twice.
+            Module::from_owned_binary(engine, bytes.into_boxed_slice())
         } else {
             match wat::parse_bytes(&bytes) {
                 Ok(bin) => Module::from_binary(engine, &bin),
@@ -164,6 +166,11 @@ impl Module {
 
     /// Compiles a module from its binary encoding.
     pub fn from_binary(engine: &Engine, bytes: &[u8]) -> Result<Module> {
+        Module::from_owned_binary(engine, bytes.into())
+    }
+
+    /// Compiles a module from its binary encoding, keeping `bytes` (no copy).
+    fn from_owned_binary(engine: &Engine, bytes: Box<[u8]>) -> Result<Module> {
         let inner = decode(engine, bytes)?;
         let module = Module {
             inner: Arc::new(inner),
@@ -287,13 +294,14 @@ impl ModuleInner {
     }
 }
 
-fn decode(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner> {
+fn decode(engine: &Engine, owned: Box<[u8]>) -> Result<ModuleInner> {
+    let bytes: &[u8] = &owned;
     let features = engine.config().features;
     let mut validator = Validator::new_with_features(features);
     let mut m = ModuleInner {
         engine: engine.clone(),
         name: None,
-        bytes: bytes.into(),
+        bytes: Box::default(),
         types: Vec::new(),
         type_ids: Vec::new(),
         type_is_func: Vec::new(),
@@ -351,6 +359,7 @@ fn decode(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner> {
     m.precise_globals = canon.globals;
     m.precise_tables = canon.tables;
     m.tag_ids = canon.tags;
+    m.bytes = owned;
     Ok(m)
 }
 
