@@ -50,9 +50,9 @@ impl InputPipe {
     }
 }
 
-/// Locks a mutex, ignoring poisoning: a buffer of bytes stays consistent even if a
-/// writer panicked.
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+/// Locks a mutex, ignoring poisoning: the WASI state behind these mutexes (byte buffers,
+/// socket and body state) stays consistent even if a holder panicked.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 

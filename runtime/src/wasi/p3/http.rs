@@ -29,6 +29,7 @@ use crate::component::{
 };
 use crate::component::{Lift, Lower};
 use crate::error::{Error, Result};
+use crate::wasi::cli::lock;
 use crate::wasi::p2::http::{
     empty_body, send, ErrorCode, Fields, FieldsError, HyperBody, Method, RequestOptions, Scheme,
 };
@@ -210,10 +211,6 @@ impl Body {
             done: Some(done),
         })
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// A guest body as a hyper body: its data, then its trailers (waited for); `done` resolves

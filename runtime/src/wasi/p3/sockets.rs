@@ -31,6 +31,7 @@ use crate::component::{
 };
 use crate::error::{Error, Result};
 use crate::wasi::block::block_on;
+use crate::wasi::cli::lock;
 use crate::wasi::p2::sockets::tcp::{
     accept_error, clamp_keep_alive_time, duration_ns, reset, CHUNK, DEFAULT_BACKLOG,
 };
@@ -46,7 +47,7 @@ use rustix::net::sockopt;
 use std::io::ErrorKind;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -162,10 +163,6 @@ impl Lower for LookupError {
 /// `result<_, error-code>` as a value.
 fn result_val(r: SocketResult<()>) -> Val {
     Val::Result(r.map(|()| None).map_err(|e| Some(Box::new(e.val()))))
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// The policy check of a local address (see the module docs).

@@ -20,6 +20,7 @@ use crate::component::types::Type;
 use crate::component::{ComponentType, Lift, Linker, Lower, Resource, ResourceType, Val};
 use crate::error::{Error, Result};
 use crate::wasi::block::block_on;
+use crate::wasi::cli::lock;
 use crate::wasi::p2::{name, WasiView};
 use crate::wasi::sockets::{NetPolicy, Shutdown};
 use rustix::fd::AsFd;
@@ -27,7 +28,7 @@ use rustix::io::Errno;
 use rustix::net::sockopt;
 use std::io::ErrorKind;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::task::Poll;
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
@@ -94,10 +95,6 @@ impl Drop for TcpSocket {
             _ => {}
         }
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// Accept errors as wasmtime-wasi normalises them: Linux passes a new connection's pending
